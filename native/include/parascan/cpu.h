@@ -1,0 +1,35 @@
+// CPU backend of the linear-recurrence solver: a runtime-dispatched (baseline x86-64 / AVX2 /
+// AVX-512) family of kernels driven by a small thread pool. Plain C++, no Node.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "parascan/linear_recurrence.h"
+
+namespace parascan::cpu {
+
+SolveReport solveLinearRecurrence(const LinearRecurrenceParams<float>& p);
+SolveReport solveLinearRecurrence(const LinearRecurrenceParams<double>& p);
+
+// The instruction set in use ("avx512", "avx2", "baseline") and those this CPU can run.
+std::string activeIsa();
+std::vector<std::string> availableIsas();
+// Forces an instruction set (tests, benchmarks). Returns false if this CPU cannot run it.
+bool setIsa(const std::string& isa);
+
+// Default worker count (hardware concurrency unless changed). setThreads(0) restores it.
+int threadCount();
+void setThreads(int threads);
+
+}  // namespace parascan::cpu
+
+namespace parascan::cpu {
+
+// Memory-bandwidth probes (benchmarks): dst = src, and a = b + scalar·c, over n elements.
+template <typename T>
+void streamCopy(T* dst, const T* src, int64_t n, int threads);
+template <typename T>
+void streamTriad(T* a, const T* b, const T* c, T scalar, int64_t n, int threads);
+
+}  // namespace parascan::cpu

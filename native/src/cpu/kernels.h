@@ -1,0 +1,305 @@
+// CPU tile kernels of the linear-recurrence solver, written once and compiled once per
+// instruction set (kernels_baseline.cc, kernels_avx2.cc, kernels_avx512.cc), each inside its
+// own namespace so no template instantiated with AVX-512 flags can leak into the baseline path.
+//
+// A "tile" is a set of independent chains (one batch entry b, lanes [n0, n1), and G time chunks
+// of that batch entry run in lockstep). The schedules in linear_recurrence_cpu.cc only decide
+// which tiles exist; all arithmetic happens here.
+//
+// Why the loops look like this:
+//  * lanes are contiguous in memory, so the innermost loop runs over lanes and the compiler
+//    vectorises it (SSE2 / AVX2+FMA / AVX-512 depending on the translation unit);
+//  * a single lane (e.g. one long sensor stream) has no lanes to vectorise and its chain is
+//    latency-bound (one FMA after another). Running G = 8 time chunks in lockstep gives the core
+//    8 independent chains to overlap, which is why the time-chunked schedule wins even on one core;
+//  * the state is carried in `carry` (L1-resident), the arrays are read once and `out` written once.
+//
+// This file must not be included anywhere but the kernels_<isa>.cc files.
+#pragma once
+
+#include <cstdint>
+
+#include "kernel_table.h"
+#include "parascan/linear_recurrence.h"
+
+#ifndef PARASCAN_ISA_NAMESPACE
+#error "define PARASCAN_ISA_NAMESPACE before including kernels.h"
+#endif
+
+namespace parascan::cpu::PARASCAN_ISA_NAMESPACE {
+
+
+namespace {
+
+template <typename T>
+struct Views {
+  const T* __restrict jac;  // [T, k, k, N] of batch entry b
+  const T* __restrict rhs;  // [T, k*N]
+  T* out;                   // [T, k*N] (may alias rhs: only row t is read before row t is written)
+  int64_t lanes;
+  int64_t k;
+};
+
+template <typename T>
+Views<T> viewsOf(const LinearRecurrenceParams<T>& p, int64_t b) {
+  const int64_t k = p.blockSize, N = p.lanes, D = k * N, Tn = p.length;
+  return Views<T>{p.jacobians + b * Tn * k * k * N, p.rhs + b * Tn * D, p.out + b * Tn * D, N, k};
+}
+
+// ---- one step, fixed K ------------------------------------------------------------------
+// Forward: x = J_t x + r_t, out_t = x.
+template <typename T, int K>
+inline void forwardStep(const Views<T>& v, int64_t t, int64_t n0, int64_t n1, T* __restrict x) {
+  const int64_t N = v.lanes;
+  const T* __restrict J = v.jac + t * K * K * N;
+  const T* __restrict R = v.rhs + t * K * N;
+  T* __restrict O = v.out + t * K * N;
+  if constexpr (K == 1) {
+#pragma GCC ivdep
+    for (int64_t n = n0; n < n1; ++n) {
+      const T y = J[n] * x[n] + R[n];
+      x[n] = y;
+      O[n] = y;
+    }
+  } else {
+#pragma GCC ivdep
+    for (int64_t n = n0; n < n1; ++n) {
+      T xo[K];
+      for (int j = 0; j < K; ++j) xo[j] = x[j * N + n];
+      for (int i = 0; i < K; ++i) {
+        T s = R[i * N + n];
+        for (int j = 0; j < K; ++j) s += J[(i * K + j) * N + n] * xo[j];
+        x[i * N + n] = s;
+        O[i * N + n] = s;
+      }
+    }
+  }
+}
+
+// Reverse: out_t = r_t + c, c = J_t^T out_t.
+template <typename T, int K>
+inline void reverseStep(const Views<T>& v, int64_t t, int64_t n0, int64_t n1, T* __restrict c) {
+  const int64_t N = v.lanes;
+  const T* __restrict J = v.jac + t * K * K * N;
+  const T* __restrict R = v.rhs + t * K * N;
+  T* __restrict O = v.out + t * K * N;
+  if constexpr (K == 1) {
+#pragma GCC ivdep
+    for (int64_t n = n0; n < n1; ++n) {
+      const T y = R[n] + c[n];
+      O[n] = y;
+      c[n] = J[n] * y;
+    }
+  } else {
+#pragma GCC ivdep
+    for (int64_t n = n0; n < n1; ++n) {
+      T y[K];
+      for (int i = 0; i < K; ++i) {
+        y[i] = R[i * N + n] + c[i * N + n];
+        O[i * N + n] = y[i];
+      }
+      for (int j = 0; j < K; ++j) {
+        T s = T(0);
+        for (int i = 0; i < K; ++i) s += J[(i * K + j) * N + n] * y[i];
+        c[j * N + n] = s;
+      }
+    }
+  }
+}
+
+// ---- one step, runtime k (dense Jacobians, large blocks) -----------------------------------
+template <typename T>
+inline void forwardStepDynamic(const Views<T>& v, int64_t t, int64_t n0, int64_t n1, T* __restrict x, T* __restrict tmp) {
+  const int64_t N = v.lanes, k = v.k;
+  const T* __restrict J = v.jac + t * k * k * N;
+  const T* __restrict R = v.rhs + t * k * N;
+  T* __restrict O = v.out + t * k * N;
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t n = n0; n < n1; ++n) tmp[i * N + n] = R[i * N + n];
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j) {
+      const T* __restrict Jij = J + (i * k + j) * N;
+      const T* __restrict xj = x + j * N;
+      T* __restrict ti = tmp + i * N;
+#pragma GCC ivdep
+      for (int64_t n = n0; n < n1; ++n) ti[n] += Jij[n] * xj[n];
+    }
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t n = n0; n < n1; ++n) {
+      x[i * N + n] = tmp[i * N + n];
+      O[i * N + n] = tmp[i * N + n];
+    }
+}
+
+template <typename T>
+inline void reverseStepDynamic(const Views<T>& v, int64_t t, int64_t n0, int64_t n1, T* __restrict c, T* __restrict tmp) {
+  const int64_t N = v.lanes, k = v.k;
+  const T* __restrict J = v.jac + t * k * k * N;
+  const T* __restrict R = v.rhs + t * k * N;
+  T* __restrict O = v.out + t * k * N;
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t n = n0; n < n1; ++n) {
+      const T y = R[i * N + n] + c[i * N + n];
+      tmp[i * N + n] = y;
+      O[i * N + n] = y;
+    }
+  for (int64_t j = 0; j < k; ++j)
+    for (int64_t n = n0; n < n1; ++n) c[j * N + n] = T(0);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < k; ++j) {
+      const T* __restrict Jij = J + (i * k + j) * N;
+      const T* __restrict yi = tmp + i * N;
+      T* __restrict cj = c + j * N;
+#pragma GCC ivdep
+      for (int64_t n = n0; n < n1; ++n) cj[n] += Jij[n] * yi[n];
+    }
+}
+
+// ---- aggregate steps: (A, e) <- step ∘ (A, e) ------------------------------------------------
+// Forward step map x ↦ J x + r:   A <- J A,    e <- J e + r.
+// Reverse step map c ↦ J^T c + J^T r (see combine.h):  A <- J^T A,  e <- J^T (e + r).
+template <typename T, int K, bool Reverse>
+inline void aggregateStep(const Views<T>& v, int64_t t, int64_t n0, int64_t n1, T* __restrict A, T* __restrict e) {
+  const int64_t N = v.lanes;
+  const T* __restrict J = v.jac + t * K * K * N;
+  const T* __restrict R = v.rhs + t * K * N;
+#pragma GCC ivdep
+  for (int64_t n = n0; n < n1; ++n) {
+    T m[K][K];
+    for (int i = 0; i < K; ++i)
+      for (int j = 0; j < K; ++j) m[i][j] = Reverse ? J[(j * K + i) * N + n] : J[(i * K + j) * N + n];
+    T a[K][K], eo[K];
+    for (int i = 0; i < K; ++i) {
+      eo[i] = Reverse ? e[i * N + n] + R[i * N + n] : e[i * N + n];
+      for (int j = 0; j < K; ++j) a[i][j] = A[(i * K + j) * N + n];
+    }
+    for (int i = 0; i < K; ++i) {
+      T s = Reverse ? T(0) : R[i * N + n];
+      for (int j = 0; j < K; ++j) s += m[i][j] * eo[j];
+      e[i * N + n] = s;
+      for (int j = 0; j < K; ++j) {
+        T q = T(0);
+        for (int l = 0; l < K; ++l) q += m[i][l] * a[l][j];
+        A[(i * K + j) * N + n] = q;
+      }
+    }
+  }
+}
+
+template <typename T>
+inline bool allFinite(const T* x, int64_t k, int64_t N, int64_t n0, int64_t n1) {
+  // x - x is 0 for finite x and NaN for NaN/Inf; summing keeps the loop branch-free.
+  T acc = T(0);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t n = n0; n < n1; ++n) acc += x[i * N + n] - x[i * N + n];
+  return acc == T(0);
+}
+
+// Lockstep over G chunks for `steps` rows each, then every chunk's remaining rows alone.
+template <int G, typename Step>
+inline void lockstep(const ChunkSpan* chunks, int g, bool reverse, Step&& step) {
+  int64_t common = chunks[0].t1 - chunks[0].t0;
+  for (int q = 1; q < g; ++q) {
+    const int64_t len = chunks[q].t1 - chunks[q].t0;
+    common = len < common ? len : common;
+  }
+  if (g == G) {
+    for (int64_t s = 0; s < common; ++s)
+      for (int q = 0; q < G; ++q) step(q, reverse ? chunks[q].t1 - 1 - s : chunks[q].t0 + s);
+  } else {
+    for (int64_t s = 0; s < common; ++s)
+      for (int q = 0; q < g; ++q) step(q, reverse ? chunks[q].t1 - 1 - s : chunks[q].t0 + s);
+  }
+  for (int q = 0; q < g; ++q) {
+    const int64_t len = chunks[q].t1 - chunks[q].t0;
+    for (int64_t s = common; s < len; ++s) step(q, reverse ? chunks[q].t1 - 1 - s : chunks[q].t0 + s);
+  }
+}
+
+template <typename T, int K>
+bool solveTileFixed(const LinearRecurrenceParams<T>& p, int64_t b, int64_t n0, int64_t n1, const ChunkSpan* chunks, int g,
+                    T* const* carries) {
+  const Views<T> v = viewsOf(p, b);
+  const bool reverse = p.direction == Direction::Reverse;
+  if (g == 1) {
+    T* c = carries[0];
+    if (reverse)
+      for (int64_t t = chunks[0].t1 - 1; t >= chunks[0].t0; --t) reverseStep<T, K>(v, t, n0, n1, c);
+    else
+      for (int64_t t = chunks[0].t0; t < chunks[0].t1; ++t) forwardStep<T, K>(v, t, n0, n1, c);
+  } else if (reverse) {
+    lockstep<kMaxInterleave>(chunks, g, true, [&](int q, int64_t t) { reverseStep<T, K>(v, t, n0, n1, carries[q]); });
+  } else {
+    lockstep<kMaxInterleave>(chunks, g, false, [&](int q, int64_t t) { forwardStep<T, K>(v, t, n0, n1, carries[q]); });
+  }
+  bool ok = true;
+  for (int q = 0; q < g; ++q) ok = allFinite(carries[q], K, p.lanes, n0, n1) && ok;
+  return ok;
+}
+
+template <typename T>
+bool solveTileDynamic(const LinearRecurrenceParams<T>& p, int64_t b, int64_t n0, int64_t n1, const ChunkSpan* chunks, int g,
+                      T* const* carries, T* tmp) {
+  const Views<T> v = viewsOf(p, b);
+  const bool reverse = p.direction == Direction::Reverse;
+  for (int q = 0; q < g; ++q) {
+    if (reverse)
+      for (int64_t t = chunks[q].t1 - 1; t >= chunks[q].t0; --t) reverseStepDynamic(v, t, n0, n1, carries[q], tmp);
+    else
+      for (int64_t t = chunks[q].t0; t < chunks[q].t1; ++t) forwardStepDynamic(v, t, n0, n1, carries[q], tmp);
+  }
+  bool ok = true;
+  for (int q = 0; q < g; ++q) ok = allFinite(carries[q], p.blockSize, p.lanes, n0, n1) && ok;
+  return ok;
+}
+
+template <typename T, int K>
+void aggregateTileFixed(const LinearRecurrenceParams<T>& p, int64_t b, int64_t n0, int64_t n1, const ChunkSpan* chunks, int g,
+                        T* const* A, T* const* e) {
+  const Views<T> v = viewsOf(p, b);
+  const int64_t N = p.lanes;
+  for (int q = 0; q < g; ++q)
+    for (int i = 0; i < K; ++i) {
+      for (int64_t n = n0; n < n1; ++n) e[q][i * N + n] = T(0);
+      for (int j = 0; j < K; ++j)
+        for (int64_t n = n0; n < n1; ++n) A[q][(i * K + j) * N + n] = (i == j) ? T(1) : T(0);
+    }
+  if (p.direction == Direction::Reverse)
+    lockstep<kMaxInterleave>(chunks, g, true, [&](int q, int64_t t) { aggregateStep<T, K, true>(v, t, n0, n1, A[q], e[q]); });
+  else
+    lockstep<kMaxInterleave>(chunks, g, false, [&](int q, int64_t t) { aggregateStep<T, K, false>(v, t, n0, n1, A[q], e[q]); });
+}
+
+}  // namespace
+
+// Entry points of this instruction set, called through a function table.
+// solveTile: runs chunks[0..g) (lanes [n0, n1) of batch entry b) from carries[q] (full-state
+// layout [k][N]), leaves the final state in carries[q]; false if a carry ended non-finite.
+// `tmp` needs k*N elements (runtime-k path only).
+template <typename T>
+bool solveTile(const LinearRecurrenceParams<T>& p, int64_t b, int64_t n0, int64_t n1, const ChunkSpan* chunks, int g,
+               T* const* carries, T* tmp) {
+  switch (p.blockSize) {
+    case 1: return solveTileFixed<T, 1>(p, b, n0, n1, chunks, g, carries);
+    case 2: return solveTileFixed<T, 2>(p, b, n0, n1, chunks, g, carries);
+    case 3: return solveTileFixed<T, 3>(p, b, n0, n1, chunks, g, carries);
+    case 4: return solveTileFixed<T, 4>(p, b, n0, n1, chunks, g, carries);
+    default: return solveTileDynamic<T>(p, b, n0, n1, chunks, g, carries, tmp);
+  }
+}
+
+// aggregateTile: the affine map (A [k][k][N], e [k][N]) of each chunk, from the identity.
+// Only for k <= 4 (the time-chunked schedule is never used for larger k: its k³ cost loses).
+template <typename T>
+bool aggregateTile(const LinearRecurrenceParams<T>& p, int64_t b, int64_t n0, int64_t n1, const ChunkSpan* chunks, int g,
+                   T* const* A, T* const* e) {
+  switch (p.blockSize) {
+    case 1: aggregateTileFixed<T, 1>(p, b, n0, n1, chunks, g, A, e); return true;
+    case 2: aggregateTileFixed<T, 2>(p, b, n0, n1, chunks, g, A, e); return true;
+    case 3: aggregateTileFixed<T, 3>(p, b, n0, n1, chunks, g, A, e); return true;
+    case 4: aggregateTileFixed<T, 4>(p, b, n0, n1, chunks, g, A, e); return true;
+    default: return false;
+  }
+}
+
+}  // namespace parascan::cpu::PARASCAN_ISA_NAMESPACE

@@ -1,0 +1,30 @@
+#include <chrono>
+#include <cstdlib>
+
+#include "testing.h"
+
+namespace parascan::testing {
+Counter& counter() {
+  static Counter c;
+  return c;
+}
+uint64_t testSeed() {
+  static uint64_t seed = [] {
+    if (const char* s = std::getenv("PARASCAN_TEST_SEED")) return static_cast<uint64_t>(std::strtoull(s, nullptr, 10));
+    return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
+  }();
+  return seed;
+}
+}  // namespace parascan::testing
+
+void runCombineTests();
+void runCpuSolverTests();
+
+int main() {
+  using namespace parascan::testing;
+  std::printf("seed %llu (replay with PARASCAN_TEST_SEED)\n", static_cast<unsigned long long>(testSeed()));
+  runCombineTests();
+  runCpuSolverTests();
+  std::printf("%d passed, %d failed\n", counter().passed, counter().failed);
+  return counter().failed == 0 ? 0 : 1;
+}
