@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "kernel_table.h"
 #include "parascan/linear_recurrence.h"
@@ -186,6 +187,147 @@ inline void aggregateStep(const Views<T>& v, int64_t t, int64_t n0, int64_t n1, 
   }
 }
 
+
+// ---- lockstep kernels for tiny rows (k·N <= 8): all G chunks' state lives in registers ------
+// A row of one or a few lanes gives the generic step nothing to vectorise, and its per-step
+// pointer arithmetic and loop set-up cost more than the FMA itself. Here the chunk count G and
+// the row width are compile-time constants, so the G independent chains unroll into straight
+// code whose only memory traffic is the arrays themselves.
+template <typename T, int K, int NL, bool Reverse>
+void solveLockstepSmall(const Views<T>& v, const ChunkSpan* chunks, int64_t steps, T* const* carries) {
+  constexpr int G = kMaxInterleave, D = K * NL;
+  T x[G][D];
+  const T* jp[G];
+  const T* rp[G];
+  T* op[G];
+  for (int q = 0; q < G; ++q) {
+    for (int d = 0; d < D; ++d) x[q][d] = carries[q][d];
+    const int64_t t = Reverse ? chunks[q].t1 - 1 : chunks[q].t0;
+    jp[q] = v.jac + t * K * D;
+    rp[q] = v.rhs + t * D;
+    op[q] = v.out + t * D;
+  }
+  constexpr int64_t jstep = Reverse ? -K * D : K * D, rstep = Reverse ? -D : D;
+  for (int64_t s = 0; s < steps; ++s) {
+    for (int q = 0; q < G; ++q) {
+      for (int n = 0; n < NL; ++n) {
+        if constexpr (!Reverse) {
+          T xo[K];
+          for (int j = 0; j < K; ++j) xo[j] = x[q][j * NL + n];
+          for (int i = 0; i < K; ++i) {
+            T acc = rp[q][i * NL + n];
+            for (int j = 0; j < K; ++j) acc += jp[q][(i * K + j) * NL + n] * xo[j];
+            x[q][i * NL + n] = acc;
+            op[q][i * NL + n] = acc;
+          }
+        } else {
+          T y[K];
+          for (int i = 0; i < K; ++i) {
+            y[i] = rp[q][i * NL + n] + x[q][i * NL + n];
+            op[q][i * NL + n] = y[i];
+          }
+          for (int j = 0; j < K; ++j) {
+            T acc = T(0);
+            for (int i = 0; i < K; ++i) acc += jp[q][(i * K + j) * NL + n] * y[i];
+            x[q][j * NL + n] = acc;
+          }
+        }
+      }
+      jp[q] += jstep;
+      rp[q] += rstep;
+      op[q] += rstep;
+    }
+  }
+  for (int q = 0; q < G; ++q)
+    for (int d = 0; d < D; ++d) carries[q][d] = x[q][d];
+}
+
+template <typename T, int K, int NL, bool Reverse>
+void aggregateLockstepSmall(const Views<T>& v, const ChunkSpan* chunks, int64_t steps, T* const* A, T* const* e) {
+  constexpr int G = kMaxInterleave, D = K * NL;
+  T a[G][K * D], ev[G][D];
+  const T* jp[G];
+  const T* rp[G];
+  for (int q = 0; q < G; ++q) {
+    for (int d = 0; d < K * D; ++d) a[q][d] = A[q][d];
+    for (int d = 0; d < D; ++d) ev[q][d] = e[q][d];
+    const int64_t t = Reverse ? chunks[q].t1 - 1 : chunks[q].t0;
+    jp[q] = v.jac + t * K * D;
+    rp[q] = v.rhs + t * D;
+  }
+  constexpr int64_t jstep = Reverse ? -K * D : K * D, rstep = Reverse ? -D : D;
+  for (int64_t s = 0; s < steps; ++s) {
+    for (int q = 0; q < G; ++q) {
+      for (int n = 0; n < NL; ++n) {
+        T m[K][K], eo[K], ao[K][K];
+        for (int i = 0; i < K; ++i) {
+          for (int j = 0; j < K; ++j) {
+            m[i][j] = Reverse ? jp[q][(j * K + i) * NL + n] : jp[q][(i * K + j) * NL + n];
+            ao[i][j] = a[q][(i * K + j) * NL + n];
+          }
+          eo[i] = Reverse ? ev[q][i * NL + n] + rp[q][i * NL + n] : ev[q][i * NL + n];
+        }
+        for (int i = 0; i < K; ++i) {
+          T acc = Reverse ? T(0) : rp[q][i * NL + n];
+          for (int j = 0; j < K; ++j) acc += m[i][j] * eo[j];
+          ev[q][i * NL + n] = acc;
+          for (int j = 0; j < K; ++j) {
+            T p = T(0);
+            for (int l = 0; l < K; ++l) p += m[i][l] * ao[l][j];
+            a[q][(i * K + j) * NL + n] = p;
+          }
+        }
+      }
+      jp[q] += jstep;
+      rp[q] += rstep;
+    }
+  }
+  for (int q = 0; q < G; ++q) {
+    for (int d = 0; d < K * D; ++d) A[q][d] = a[q][d];
+    for (int d = 0; d < D; ++d) e[q][d] = ev[q][d];
+  }
+}
+
+// Runs the common prefix of G full-width chunks through the register kernel; returns the number
+// of steps done (0 when this shape has no register kernel).
+template <typename T, int K, typename Fn>
+int64_t dispatchSmall(int64_t lanes, Fn&& fn) {
+  if constexpr (K == 1) {
+    switch (lanes) {
+      case 1: return fn(std::integral_constant<int, 1>{});
+      case 2: return fn(std::integral_constant<int, 2>{});
+      case 3: return fn(std::integral_constant<int, 3>{});
+      case 4: return fn(std::integral_constant<int, 4>{});
+      case 8: return fn(std::integral_constant<int, 8>{});
+      default: return 0;
+    }
+  } else if constexpr (K == 2) {
+    switch (lanes) {
+      case 1: return fn(std::integral_constant<int, 1>{});
+      case 2: return fn(std::integral_constant<int, 2>{});
+      case 4: return fn(std::integral_constant<int, 4>{});
+      default: return 0;
+    }
+  } else {
+    return 0;
+  }
+}
+
+inline int64_t commonLength(const ChunkSpan* chunks, int g) {
+  int64_t common = chunks[0].t1 - chunks[0].t0;
+  for (int q = 1; q < g; ++q) {
+    const int64_t len = chunks[q].t1 - chunks[q].t0;
+    common = len < common ? len : common;
+  }
+  return common;
+}
+
+// What remains of each chunk after `done` lockstep steps.
+inline void remainingSpans(const ChunkSpan* chunks, int g, int64_t done, bool reverse, ChunkSpan* rest) {
+  for (int q = 0; q < g; ++q)
+    rest[q] = reverse ? ChunkSpan{chunks[q].t0, chunks[q].t1 - done} : ChunkSpan{chunks[q].t0 + done, chunks[q].t1};
+}
+
 template <typename T>
 inline bool allFinite(const T* x, int64_t k, int64_t N, int64_t n0, int64_t n1) {
   // x - x is 0 for finite x and NaN for NaN/Inf; summing keeps the loop branch-free.
@@ -221,6 +363,29 @@ bool solveTileFixed(const LinearRecurrenceParams<T>& p, int64_t b, int64_t n0, i
                     T* const* carries) {
   const Views<T> v = viewsOf(p, b);
   const bool reverse = p.direction == Direction::Reverse;
+  if (g == kMaxInterleave && n0 == 0 && n1 == p.lanes) {
+    const int64_t common = commonLength(chunks, g);
+    const int64_t done = dispatchSmall<T, K>(p.lanes, [&](auto nl) -> int64_t {
+      if (reverse)
+        solveLockstepSmall<T, K, decltype(nl)::value, true>(v, chunks, common, carries);
+      else
+        solveLockstepSmall<T, K, decltype(nl)::value, false>(v, chunks, common, carries);
+      return common;
+    });
+    if (done > 0) {
+      ChunkSpan rest[kMaxInterleave];
+      remainingSpans(chunks, g, done, reverse, rest);
+      for (int q = 0; q < g; ++q) {
+        if (reverse)
+          for (int64_t t = rest[q].t1 - 1; t >= rest[q].t0; --t) reverseStep<T, K>(v, t, n0, n1, carries[q]);
+        else
+          for (int64_t t = rest[q].t0; t < rest[q].t1; ++t) forwardStep<T, K>(v, t, n0, n1, carries[q]);
+      }
+      bool ok = true;
+      for (int q = 0; q < g; ++q) ok = allFinite(carries[q], K, p.lanes, n0, n1) && ok;
+      return ok;
+    }
+  }
   if (g == 1) {
     T* c = carries[0];
     if (reverse)
@@ -264,7 +429,29 @@ void aggregateTileFixed(const LinearRecurrenceParams<T>& p, int64_t b, int64_t n
       for (int j = 0; j < K; ++j)
         for (int64_t n = n0; n < n1; ++n) A[q][(i * K + j) * N + n] = (i == j) ? T(1) : T(0);
     }
-  if (p.direction == Direction::Reverse)
+  const bool reverse = p.direction == Direction::Reverse;
+  if (g == kMaxInterleave && n0 == 0 && n1 == N) {
+    const int64_t common = commonLength(chunks, g);
+    const int64_t done = dispatchSmall<T, K>(N, [&](auto nl) -> int64_t {
+      if (reverse)
+        aggregateLockstepSmall<T, K, decltype(nl)::value, true>(v, chunks, common, A, e);
+      else
+        aggregateLockstepSmall<T, K, decltype(nl)::value, false>(v, chunks, common, A, e);
+      return common;
+    });
+    if (done > 0) {
+      ChunkSpan rest[kMaxInterleave];
+      remainingSpans(chunks, g, done, reverse, rest);
+      for (int q = 0; q < g; ++q) {
+        if (reverse)
+          for (int64_t t = rest[q].t1 - 1; t >= rest[q].t0; --t) aggregateStep<T, K, true>(v, t, n0, n1, A[q], e[q]);
+        else
+          for (int64_t t = rest[q].t0; t < rest[q].t1; ++t) aggregateStep<T, K, false>(v, t, n0, n1, A[q], e[q]);
+      }
+      return;
+    }
+  }
+  if (reverse)
     lockstep<kMaxInterleave>(chunks, g, true, [&](int q, int64_t t) { aggregateStep<T, K, true>(v, t, n0, n1, A[q], e[q]); });
   else
     lockstep<kMaxInterleave>(chunks, g, false, [&](int q, int64_t t) { aggregateStep<T, K, false>(v, t, n0, n1, A[q], e[q]); });
