@@ -1,0 +1,88 @@
+/**
+ * The whole native surface, declared once. Both addon files (`parascan.node` for the CPU and
+ * `parascan_cuda.node` for CUDA) export exactly this shape; the binding in
+ * `native/src/binding/` is the only code that implements it.
+ *
+ * The native side re-checks sizes defensively (it throws a TypeError/RangeError instead of
+ * crashing), but the friendly, fully-worded validation happens in TypeScript before the call
+ * (`@parascan/solvers`).
+ */
+
+export type FloatArray = Float32Array | Float64Array;
+
+/** One call of the linear-recurrence solver; see native/include/parascan/linear_recurrence.h. */
+export interface NativeSolveRequest {
+  /** false: x_t = J_t x_{t-1} + r_t. true: x_t = r_t + J_{t+1}^T x_{t+1}. */
+  reverse: boolean;
+  batch: number;
+  length: number;
+  /** k: every Jacobian is a k×k grid of diagonal blocks (1 = diagonal, D = dense). */
+  blockSize: number;
+  /** N: size of each diagonal block; the state size is D = k·N. */
+  lanes: number;
+  /** [B, T, k, k, N] */
+  jacobians: FloatArray;
+  /** [B, T, k·N] */
+  rhs: FloatArray;
+  /** [B, k·N] or null for zero */
+  initial: FloatArray | null;
+  /** [B, T, k·N]; may be the same object as `rhs` (in place). Same dtype as every other array. */
+  out: FloatArray;
+  /** CPU: worker threads for this call (0 or absent = all). */
+  threads?: number;
+  /** CPU: 0 auto, 1 sequential, 2 parallel over batch×lanes, 3 time-chunked. */
+  schedule?: number;
+  /** CPU time-chunked schedule: rows per chunk (0 or absent = automatic). */
+  chunkLength?: number;
+}
+
+export interface NativeSolveResult {
+  /** 'non-finite': a NaN/Inf reached the output; the caller decides what to report. */
+  status: 'ok' | 'non-finite';
+  /** Which schedule ran (e.g. 'sequential', 'lanes', 'chunked', 'cuda-diagonal'). */
+  schedule: string;
+}
+
+export interface NativeCpuInfo {
+  backend: 'cpu';
+  /** The instruction set the runtime dispatch chose: 'avx512', 'avx2' or 'baseline'. */
+  isa: string;
+  /** The instruction sets this machine supports among those compiled in. */
+  availableIsas: string[];
+  threads: number;
+}
+
+export interface NativeCudaInfo {
+  backend: 'cuda';
+  /** Number of visible devices (0 when there is no GPU or no driver). */
+  deviceCount: number;
+  /** Why there is no usable device, when deviceCount is 0. */
+  error: string | null;
+  deviceName: string | null;
+  computeCapability: string | null;
+  runtimeVersion: number;
+  driverVersion: number;
+}
+
+export interface NativeAddon {
+  readonly backend: 'cpu' | 'cuda';
+  /** Bumped whenever this surface changes; the loader refuses a mismatching file. */
+  readonly abiVersion: number;
+  readonly version: string;
+  info(): NativeCpuInfo | NativeCudaInfo;
+  /** Blocks the calling thread. Throws on malformed requests and device errors. */
+  solveLinearRecurrence(request: NativeSolveRequest): NativeSolveResult;
+  /** Runs on the libuv pool; the arrays are kept alive until the promise settles. */
+  solveLinearRecurrenceAsync(request: NativeSolveRequest): Promise<NativeSolveResult>;
+  /** CPU: size of the worker pool used when a request names no thread count. */
+  setThreads?(threads: number): void;
+  /** CPU, for tests: force the instruction set ('baseline' | 'avx2' | 'avx512'); throws if unsupported. */
+  setIsa?(isa: string): void;
+  /**
+   * CPU, for benchmarks: STREAM-style memory probes on the solver's own thread pool.
+   * 'copy': a = b. 'triad': a = b + 3·c. Float32Arrays of one length; threads 0 = all.
+   */
+  bandwidthProbe?(kind: 'copy' | 'triad', a: Float32Array, b: Float32Array, c: Float32Array, threads: number): void;
+}
+
+export const NATIVE_ABI_VERSION = 1;
