@@ -12,8 +12,10 @@ int hardwareThreads() {
 }  // namespace
 
 ThreadPool& ThreadPool::instance() {
-  static ThreadPool pool;
-  return pool;
+  // Never destroyed: at process exit a static destructor would join workers that may still be
+  // serving an in-flight async solve, and hang the exit. The OS reclaims the threads.
+  static ThreadPool* pool = new ThreadPool;
+  return *pool;
 }
 
 ThreadPool::ThreadPool() { defaultThreads_.store(hardwareThreads()); }
