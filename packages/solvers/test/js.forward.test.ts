@@ -1,0 +1,3 @@
+import { jsSweep } from './js-sweep.js';
+
+jsSweep('forward');

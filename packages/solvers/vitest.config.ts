@@ -1,0 +1,28 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// Tests run against the workspace packages' sources, so they need no prior build of
+// @parascan/core or of @parascan/native's TypeScript (the addon itself is loaded from
+// <repo>/build/Release by @parascan/native's loader when it is built).
+const packages = fileURLToPath(new URL('../', import.meta.url));
+const alias = [
+  { find: /^@parascan\/core$/, replacement: `${packages}core/src/index.ts` },
+  { find: /^@parascan\/core\/testing$/, replacement: `${packages}core/src/testing.ts` },
+];
+if (existsSync(`${packages}native/src/index.ts`)) {
+  alias.push({ find: /^@parascan\/native$/, replacement: `${packages}native/src/index.ts` });
+}
+
+export default defineConfig({
+  resolve: { alias },
+  test: {
+    pool: 'forks',
+    // The sweeps are CPU-bound and split over several files: use every core (vitest's default leaves one idle).
+    maxWorkers: Math.max(2, availableParallelism()),
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+  },
+});
