@@ -162,7 +162,7 @@ void sweep(const char* dtype, const std::string& isa) {
   const int64_t chunk = 64;  // forced chunk length for the boundary sizes below
   const int64_t lengths[] = {1, 2, 3, 17, chunk - 1, chunk, chunk + 1, 8 * chunk - 1, 8 * chunk + 1, 1000};
   const int64_t blocks[] = {1, 2, 3, 4, 5};
-  const int64_t lanesList[] = {1, 5, 64};
+  const int64_t lanesList[] = {1, 4, 5, 64};  // 4: the SIMD lockstep kernels (2 and 8 below)
   for (int schedule : {0, 1, 2, 3})
     for (int64_t k : blocks)
       for (int64_t N : lanesList)
@@ -181,6 +181,9 @@ void sweep(const char* dtype, const std::string& isa) {
       runCase<T>(rng, Case{3, (1 << 16) + 3, 1, 5, reverse, false, schedule, 0}, isa, dtype);
       runCase<T>(rng, Case{1, (1 << 16) + 3, 2, 4, reverse, true, schedule, 0}, isa, dtype);
       runCase<T>(rng, Case{1, (1 << 14) + 1, 3, 5, reverse, true, schedule, 0}, isa, dtype);
+      runCase<T>(rng, Case{1, (1 << 15) + 7, 1, 2, reverse, true, schedule, 0}, isa, dtype);
+      runCase<T>(rng, Case{2, (1 << 14) + 5, 1, 8, reverse, false, schedule, 0}, isa, dtype);
+      runCase<T>(rng, Case{1, (1 << 14) + 5, 2, 2, reverse, true, schedule, 0}, isa, dtype);
     }
   runCase<T>(rng, Case{1, (1 << 16) + 3, 1, 64, false, true, 0, 0}, isa, dtype);
   runCase<T>(rng, Case{2, 300, 16, 1, true, true, 0, 0}, isa, dtype);  // dense D = 16

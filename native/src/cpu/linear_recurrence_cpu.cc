@@ -101,19 +101,31 @@ const KernelTable<double>& tableOf<double>(const IsaKernels& k) {
 
 constexpr int kSequential = 1, kLanes = 2, kChunked = 3;
 
-// Lane tiles: at least one 64-byte cache line of lanes (false sharing and partial vectors
-// otherwise) and at most 1024 lanes so a tile's carry stays in L1.
+// Lane tiles: at least two 64-byte cache lines of lanes (the L2 prefetcher fetches lines in
+// aligned pairs, so a narrower slice of each row wastes half the bandwidth: measured 2.4x slower
+// than one thread walking whole rows) and at most 1024 lanes so a tile's carry stays in L1.
 template <typename T>
 int64_t laneTileWidth(int64_t lanes, int64_t blockSize, int64_t batch, int threads) {
-  const int64_t line = 64 / static_cast<int64_t>(sizeof(T));
-  const int64_t maxTile = std::max<int64_t>(line, 1024 / std::max<int64_t>(1, blockSize));
-  // Enough tiles to give every thread ~2 of them when the batch alone cannot.
-  const int64_t wantTiles = std::max<int64_t>(1, (2 * threads + batch - 1) / batch);
+  const int64_t pair = 128 / static_cast<int64_t>(sizeof(T));
+  const int64_t maxTile = std::max<int64_t>(pair, 1024 / std::max<int64_t>(1, blockSize));
+  // Whole rows when the batch alone gives every thread work; else split rows, never below a pair.
+  const int64_t wantTiles = batch >= threads ? 1 : (threads + batch - 1) / batch;
   int64_t width = (lanes + wantTiles - 1) / wantTiles;
-  width = ((width + line - 1) / line) * line;
-  return std::clamp<int64_t>(width, std::min(line, lanes), maxTile);
+  width = ((width + pair - 1) / pair) * pair;
+  return std::clamp<int64_t>(width, std::min(pair, lanes), maxTile);
 }
 
+// The automatic choice, from measurements on a 2-core EPYC (bench/README.md):
+//  * tiny problems: sequential (waking threads costs more than the solve);
+//  * a row narrower than 16 bytes (1-3 float lanes): the plain loop is latency-bound (one FMA
+//    chain), the time-chunked schedule runs 8 chains in lockstep: chunked, ~2x faster;
+//  * enough batch entries for every thread: lanes over whole rows (bandwidth-bound, one pass);
+//  * few batch entries but rows of a cache line or more: chunked (parallel in time at one
+//    memory pass, the blocks re-read from L2);
+//  * a few diagonal lanes (rows of 16-32 bytes) and a second thread: chunked (a SIMD lockstep
+//    kernel, ~2x the loop with 2 threads; alone it only matches the loop);
+//  * otherwise (a few lanes of a few batch entries, or k > 4) the plain loop, which already
+//    streams close to memory bandwidth for rows of 16-64 bytes.
 template <typename T>
 int chooseSchedule(const LinearRecurrenceParams<T>& p, int threads) {
   if (p.schedule == kSequential || p.schedule == kLanes) return p.schedule;
@@ -121,17 +133,15 @@ int chooseSchedule(const LinearRecurrenceParams<T>& p, int threads) {
   const int64_t k = p.blockSize, N = p.lanes, D = k * N;
   const int64_t work = p.batch * p.length * D * k;
   if (work < (int64_t{1} << 15)) return kSequential;
-  const int64_t line = 64 / static_cast<int64_t>(sizeof(T));
-  const int64_t chains = p.batch * N;
-  if (chains >= static_cast<int64_t>(threads) * line) return kLanes;
-  // One step of a row costs a few cycles of FMA latency whatever its width, so a row narrower
-  // than ~16 bytes leaves memory idle: that chain is latency-bound and time-chunking (several
-  // chains in lockstep) wins. Wider rows already stream at memory bandwidth in the plain loop
-  // (measured on 2-core EPYC: 4 float lanes ran at the triad bandwidth), so re-reading them
-  // per chunk cannot pay off.
-  const bool latencyBound = D * static_cast<int64_t>(sizeof(T)) < 16;
-  if (k <= 4 && p.length >= 4096 && latencyBound) return kChunked;
-  return threads > 1 && chains >= threads ? kLanes : kSequential;
+  const int64_t rowBytes = D * static_cast<int64_t>(sizeof(T));
+  const bool chunkable = k <= 4 && p.length >= 4096;
+  if (chunkable && rowBytes < 16) return kChunked;
+  if (threads > 1 && p.batch >= threads) return kLanes;
+  // Diagonal rows of 2-8 lanes have a SIMD lockstep kernel: in time, 2 threads ~2x the loop.
+  if (chunkable && threads > 1 && k == 1 && rowBytes <= 32) return kChunked;
+  if (chunkable && threads > 1 && rowBytes >= 64) return kChunked;
+  if (threads > 1 && N * static_cast<int64_t>(sizeof(T)) >= 256) return kLanes;  // >= 2 tiles of a line pair
+  return kSequential;
 }
 
 template <typename T>
