@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const built = existsSync(join(repoRoot, 'build', 'Release', 'parascan.node'));
+const cudaBuilt = existsSync(join(repoRoot, 'build', 'Release', 'parascan_cuda.node'));
 const solversBuilt = existsSync(join(repoRoot, 'packages', 'solvers', 'dist', 'index.js'));
 const work = mkdtempSync(join(tmpdir(), 'parascan-install-'));
 
@@ -31,10 +32,16 @@ describe.skipIf((!built || !solversBuilt) && process.env.CI !== 'true')('prebuil
     const packs = join(work, 'packs');
     mkdirSync(packs);
     const pnpm = ['-y', 'pnpm@10.34.9', 'pack', '--pack-destination', packs];
-    for (const pkg of ['core', 'native', 'native-linux-x64', 'solvers'])
+    const packages = ['core', 'native', 'native-linux-x64', 'solvers', ...(cudaBuilt ? ['native-linux-x64-cuda'] : [])];
+    for (const pkg of packages)
       execFileSync('npx', pnpm, { cwd: join(repoRoot, 'packages', pkg), stdio: 'pipe' });
     const tarballs = readdirSync(packs);
     const tgz = (name: string) => `file:${join(packs, tarballs.find((t) => t.startsWith(`parascan-${name}-0`))!)}`;
+    const overrides: Record<string, string> = {
+      '@parascan/core': tgz('core'), '@parascan/native': tgz('native'), '@parascan/native-linux-x64': tgz('native-linux-x64'),
+    };
+    // The CUDA package is optional: installed when this run built it (CI does), skipped otherwise.
+    if (cudaBuilt) overrides['@parascan/native-linux-x64-cuda'] = tgz('native-linux-x64-cuda');
 
     const project = join(work, 'consumer');
     const bin = join(project, 'bin');
@@ -43,7 +50,7 @@ describe.skipIf((!built || !solversBuilt) && process.env.CI !== 'true')('prebuil
     writeFileSync(join(project, 'package.json'), JSON.stringify({
       name: 'consumer', version: '1.0.0', private: true, type: 'module',
       dependencies: { '@parascan/solvers': tgz('solvers') },
-      overrides: { '@parascan/core': tgz('core'), '@parascan/native': tgz('native'), '@parascan/native-linux-x64': tgz('native-linux-x64') },
+      overrides,
     }));
     const env = { PATH: bin, HOME: project, npm_config_cache: join(work, 'npm-cache') };
     // Nothing that could compile is reachable.
@@ -60,7 +67,9 @@ describe.skipIf((!built || !solversBuilt) && process.env.CI !== 'true')('prebuil
       const opts = { structure: 'diagonal', batch: B, length: T, size: D, jacobians, rhs, backend: 'cpu' };
       const out = solveLinearRecurrence(opts);
       const outAsync = await solveLinearRecurrenceAsync(opts);
-      console.log(JSON.stringify({ path: loaded.path, error: loaded.error?.message, out: Array.from(out), outAsync: Array.from(outAsync) }));
+      const cuda = tryLoadNativeAddon('cuda');
+      console.log(JSON.stringify({ path: loaded.path, error: loaded.error?.message, out: Array.from(out), outAsync: Array.from(outAsync),
+        cudaPath: cuda.path ?? null, cudaBackend: cuda.addon?.info().backend ?? null }));
     `);
     const result = JSON.parse(execFileSync(process.execPath, ['use.mjs'], { cwd: project, env }).toString());
     expect(result.error).toBeUndefined();
@@ -69,5 +78,12 @@ describe.skipIf((!built || !solversBuilt) && process.env.CI !== 'true')('prebuil
     const expected = [1, 1.5, 1.75, 1.875, 1.9375].flatMap((v) => [v, v, v]);
     expect(result.out).toEqual([...expected, ...expected]);
     expect(result.outAsync).toEqual(result.out);
+    if (cudaBuilt) {
+      // Loads from its own package; with or without a GPU it answers info() (no crash).
+      expect(result.cudaPath).toBe(join(project, 'node_modules', '@parascan', 'native-linux-x64-cuda', 'parascan_cuda.node'));
+      expect(result.cudaBackend).toBe('cuda');
+    } else {
+      expect(result.cudaPath).toBeNull();
+    }
   });
 });
