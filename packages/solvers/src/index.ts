@@ -24,3 +24,15 @@ export {
   type KernelRunResult,
   type KernelAvailability,
 } from './types.js';
+export { solveNewton, solvePicard, solveSequential, resolveNewtonControls } from './newton/newton.js';
+export type {
+  NewtonSystem,
+  NewtonStructure,
+  NewtonControls,
+  NewtonDiagnostics,
+  NewtonResult,
+  NewtonSolveOptions,
+  Termination,
+  DivergencePolicy,
+  MaxIterationsPolicy,
+} from './newton/types.js';

@@ -1,0 +1,548 @@
+/**
+ * What ParaGRU and ParaLSTM share: parameters (names and shapes of ParaRNN), validation, the input
+ * projection, the three forward modes (sequential, Newton-parallel, Picard), streaming `step`,
+ * the backward pass through ONE reversed linear solve (DESIGN §3), and the batched JVP/VJP API.
+ * A subclass supplies the per-point kernels (value + closed-form Jacobian, tangent, cotangent).
+ */
+import {
+  allocate,
+  createRng,
+  describeValue,
+  invalidArgument,
+  nonFinite,
+  checkKnownKeys,
+  checkOneOf,
+  checkOptionsObject,
+  checkPositiveInteger,
+  unravelIndex,
+  type Dtype,
+  type FloatArray,
+} from '@parascan/core';
+import {
+  solveLinearRecurrence,
+  solveNewton,
+  solvePicard,
+  solveSequential,
+  type NewtonControls,
+  type NewtonDiagnostics,
+  type NewtonSystem,
+} from '@parascan/solvers';
+import { A_INITS, BIAS_INITS, W_INITS, fillBias, fillWeights, type AInit, type BiasInit, type WInit } from './init.js';
+import { project, projectVjp, type ProjectionShape } from './projection.js';
+
+export type Mode = 'sequential' | 'parallel' | 'picard';
+export type CellBackend = 'js' | 'cpu';
+
+export interface CellOptions {
+  /** Din */
+  inputSize: number;
+  /** D (ParaLSTM's state is [c; h], 2D wide) */
+  stateSize: number;
+  /** H, dividing D and Din. Default 1. */
+  heads?: number;
+  /** Default 'float32'. */
+  dtype?: Dtype;
+  /** Seed of the initialisation (default: random). */
+  seed?: number;
+  /** Initialisation schemes (ParaRNN's names). Defaults: A 'xlstm', B 'xavier_uniform', b 'bias_minus_linspace'; C as A. */
+  init?: { A?: AInit; B?: WInit; b?: BiasInit; C?: AInit };
+}
+
+export interface ForwardOptions {
+  /** B (default 1); T is x.length / (B·Din). */
+  batch?: number;
+  /** Default 'parallel'. */
+  mode?: Mode;
+  /** Backend of the linear solves (Newton and backward). Default 'js'. */
+  backend?: CellBackend;
+  /** Initial state [B, S] (S = D for ParaGRU, 2D = [c; h] for ParaLSTM); zero when absent. */
+  h0?: FloatArray | null;
+  /** Newton/Picard controls (see @parascan/solvers). */
+  newton?: NewtonControls;
+}
+
+/** Everything backward needs. Do not modify; the parameters must not change in between. */
+export interface ForwardCache {
+  readonly batch: number;
+  readonly length: number;
+  readonly x: FloatArray;
+  /** P [B, T, G, D] */
+  readonly projection: FloatArray;
+  /** All states [B, T, S]. */
+  readonly states: FloatArray;
+  readonly h0: FloatArray | null;
+  readonly backend: CellBackend;
+}
+
+export interface ForwardResult {
+  /** y [B, T, D] (ParaLSTM: the h half of the state). */
+  y: FloatArray;
+  /** [B, S] */
+  finalState: FloatArray;
+  diagnostics: NewtonDiagnostics;
+  cache: ForwardCache;
+}
+
+export interface BackwardOptions {
+  /** Gradient w.r.t. the final state [B, S] (for chunked training). */
+  dFinalState?: FloatArray | null;
+  /** Backend of the reverse solve (default: the forward's). */
+  backend?: CellBackend;
+}
+
+export type ParameterRecord = Record<string, FloatArray>;
+
+export interface BackwardResult {
+  dx: FloatArray;
+  grads: ParameterRecord;
+  /** dL/dh0 [B, S] */
+  dh0: FloatArray;
+}
+
+export interface PointOptions {
+  batch?: number;
+}
+
+/** Per-point kernels, j over 0..D-1 at one point (b, t). Offsets index flat arrays. */
+export abstract class ParaCell {
+  readonly inputSize: number;
+  readonly stateSize: number;
+  readonly heads: number;
+  readonly dtype: Dtype;
+  /** G */
+  abstract readonly gates: number;
+  /** k: 1 (diagonal Jacobian) or 2 (2×2 blocks of diagonals). */
+  abstract readonly blocks: number;
+  /** S = k·D */
+  get stateWidth(): number {
+    return this.blocks * this.stateSize;
+  }
+  protected readonly name: string;
+  /** A [G, D] */
+  protected A!: FloatArray;
+  /** B [H, Din/H, G, D/H] */
+  protected Bw!: FloatArray;
+  /** b [G, D] */
+  protected bias!: FloatArray;
+  /** C [2, D] (ParaLSTM only). */
+  protected C: FloatArray | null = null;
+
+  protected constructor(name: string, options: CellOptions, gates: number, hasC: boolean) {
+    const op = `${name}`;
+    const o = checkOptionsObject(op, 'options', options);
+    checkKnownKeys(op, 'options', o, ['inputSize', 'stateSize', 'heads', 'dtype', 'seed', 'init']);
+    this.name = name;
+    this.inputSize = checkPositiveInteger(op, 'options.inputSize', o['inputSize']);
+    this.stateSize = checkPositiveInteger(op, 'options.stateSize', o['stateSize']);
+    this.heads = o['heads'] === undefined ? 1 : checkPositiveInteger(op, 'options.heads', o['heads']);
+    this.dtype = o['dtype'] === undefined ? 'float32' : checkOneOf(op, 'options.dtype', o['dtype'], ['float32', 'float64'] as const);
+    if (this.stateSize % this.heads !== 0) {
+      throw invalidArgument(op, 'options.heads', `a divisor of stateSize (${this.stateSize}) and inputSize (${this.inputSize})`, `${this.heads}, which does not divide stateSize ${this.stateSize}`);
+    }
+    if (this.inputSize % this.heads !== 0) {
+      throw invalidArgument(op, 'options.heads', `a divisor of stateSize (${this.stateSize}) and inputSize (${this.inputSize})`, `${this.heads}, which does not divide inputSize ${this.inputSize}`);
+    }
+    if (o['seed'] !== undefined && (typeof o['seed'] !== 'number' || !Number.isSafeInteger(o['seed']))) {
+      throw invalidArgument(op, 'options.seed', 'a safe integer', describeValue(o['seed']));
+    }
+    const init = o['init'] === undefined ? {} : checkOptionsObject(op, 'options.init', o['init']);
+    checkKnownKeys(op, 'options.init', init, hasC ? ['A', 'B', 'b', 'C'] : ['A', 'B', 'b']);
+    const aInit = init['A'] === undefined ? 'xlstm' : checkOneOf(op, 'options.init.A', init['A'], A_INITS);
+    const wInit = init['B'] === undefined ? 'xavier_uniform' : checkOneOf(op, 'options.init.B', init['B'], W_INITS);
+    const bInit = init['b'] === undefined ? 'bias_minus_linspace' : checkOneOf(op, 'options.init.b', init['b'], BIAS_INITS);
+    const cInit = init['C'] === undefined ? aInit : checkOneOf(op, 'options.init.C', init['C'], A_INITS);
+    const rng = createRng(o['seed'] as number | undefined);
+    const D = this.stateSize;
+    const H = this.heads;
+    const G = gates;
+    const a = new Float64Array(G * D);
+    fillWeights(rng, aInit, a, D, 0);
+    const w = new Float64Array(this.inputSize * G * D / H);
+    // ParaRNN: ParaGRU passes fan_out = D, ParaLSTM fan_out = D/H.
+    fillWeights(rng, wInit, w, this.inputSize / H, hasC ? D / H : D);
+    const bb = new Float64Array(G * D);
+    fillBias(rng, bInit, bb, D);
+    this.A = this.fromF64(a);
+    this.Bw = this.fromF64(w);
+    this.bias = this.fromF64(bb);
+    if (hasC) {
+      const c = new Float64Array(2 * D);
+      fillWeights(rng, cInit, c, D, 0);
+      this.C = this.fromF64(c);
+    }
+  }
+
+  protected fromF64(a: Float64Array): FloatArray {
+    return this.dtype === 'float64' ? a : Float32Array.from(a);
+  }
+
+  private arrayName(): string {
+    return this.dtype === 'float32' ? 'Float32Array' : 'Float64Array';
+  }
+
+  /** Names and shapes of the parameters: A [G, D], B [H, Din/H, G, D/H], b [G, D] (and C [2, D]). */
+  parameterShapes(): Record<string, { dims: Array<[string, number]> }> {
+    const D = this.stateSize;
+    const H = this.heads;
+    const G = this.gates;
+    const s: Record<string, { dims: Array<[string, number]> }> = {
+      A: { dims: [['G', G], ['D', D]] },
+      B: { dims: [['H', H], ['Din/H', this.inputSize / H], ['G', G], ['D/H', D / H]] },
+      b: { dims: [['G', G], ['D', D]] },
+    };
+    if (this.C) s['C'] = { dims: [['2', 2], ['D', D]] };
+    return s;
+  }
+
+  /** Copies of the parameters, by ParaRNN's names. */
+  parameters(): ParameterRecord {
+    const r: ParameterRecord = { A: this.A.slice(), B: this.Bw.slice(), b: this.bias.slice() };
+    if (this.C) r['C'] = this.C.slice();
+    return r;
+  }
+
+  /** Replaces every parameter (copied). Each must be present, of the cell's dtype, of its exact shape and finite. */
+  loadParameters(record: ParameterRecord): void {
+    const op = `${this.name}.loadParameters`;
+    const rec = checkOptionsObject(op, 'record', record);
+    const shapes = this.parameterShapes();
+    const names = Object.keys(shapes);
+    checkKnownKeys(op, 'record', rec, names);
+    const loaded: Record<string, FloatArray> = {};
+    for (const name of names) {
+      const dims = shapes[name]!.dims;
+      const len = dims.reduce((p, [, s]) => p * s, 1);
+      const shape = `[${dims.map(([n, s]) => `${n}=${s}`).join(', ')}]`;
+      const v = rec[name];
+      const expected = `a ${this.arrayName()} of length ${len} (${shape})`;
+      if (v === undefined) throw invalidArgument(op, `record.${name}`, expected, 'nothing (the tensor is missing)');
+      const ok = this.dtype === 'float32' ? v instanceof Float32Array : v instanceof Float64Array;
+      if (!ok || (v as FloatArray).length !== len) throw invalidArgument(op, `record.${name}`, expected, describeValue(v));
+      const arr = v as FloatArray;
+      for (let i = 0; i < len; i++) {
+        if (!Number.isFinite(arr[i]!)) {
+          throw nonFinite(op, `argument \`record.${name}\` holds a non-finite value, ${name}[${unravelIndex(i, dims.map(([, s]) => s)).join(', ')}] = ${arr[i]}`, undefined, `record.${name}`);
+        }
+      }
+      loaded[name] = arr.slice();
+    }
+    this.A = loaded['A']!;
+    this.Bw = loaded['B']!;
+    this.bias = loaded['b']!;
+    if (this.C) this.C = loaded['C']!;
+  }
+
+  // ---- kernels (subclasses) ------------------------------------------------------------------
+
+  /** out = f(prev, P) at one point; and the closed-form Jacobian blocks when `jac` is given. */
+  protected abstract evalPoint(P: FloatArray, po: number, prev: FloatArray, ho: number, out: FloatArray, oo: number, jac: FloatArray | null, jo: number): void;
+  /** out = (∂f/∂h) v at one point, by forward-mode (tangent) propagation through the formulas. */
+  protected abstract tangentPoint(P: FloatArray, po: number, prev: FloatArray, ho: number, v: FloatArray, vo: number, out: FloatArray, oo: number): void;
+  /**
+   * Cotangent at one point: given u = dL/df, writes dprev = u^T ∂f/∂h and dP = u^T ∂f/∂P (float64),
+   * and accumulates u^T ∂f/∂A into gA and u^T ∂f/∂C into gC.
+   */
+  protected abstract cotangentPoint(
+    P: FloatArray, po: number, prev: FloatArray, ho: number, u: FloatArray, uo: number,
+    dprev: FloatArray, dho: number, dP: Float64Array, gA: Float64Array, gC: Float64Array | null,
+  ): void;
+
+  // ---- validation ------------------------------------------------------------------------------
+
+  protected checkData(op: string, arg: string, v: unknown, len: number, shape: string): FloatArray {
+    const ok = this.dtype === 'float32' ? v instanceof Float32Array : v instanceof Float64Array;
+    const expected = `a ${this.arrayName()} of length ${len} (${shape})`;
+    if (!ok || (v as FloatArray).length !== len) {
+      const hint = v instanceof Float32Array || v instanceof Float64Array ? (ok ? undefined : `The cell's dtype is ${this.dtype}.`) : undefined;
+      throw invalidArgument(op, arg, expected, describeValue(v), hint);
+    }
+    const a = v as FloatArray;
+    const dims = shape.slice(1, -1).split(', ').map((d) => Number(d.split('=')[1]));
+    for (let i = 0; i < len; i++) {
+      if (!Number.isFinite(a[i]!)) {
+        throw nonFinite(op, `argument \`${arg}\` holds a non-finite value, ${arg}[${unravelIndex(i, dims).join(', ')}] = ${a[i]}`, undefined, arg);
+      }
+    }
+    return a;
+  }
+
+  /** Validates x [B, T, Din] and returns T. */
+  protected checkInput(op: string, x: unknown, batch: number): number {
+    const Din = this.inputSize;
+    if (!(x instanceof Float32Array || x instanceof Float64Array) || x.length === 0 || x.length % (batch * Din) !== 0) {
+      throw invalidArgument(op, 'x', `a ${this.arrayName()} [B=${batch}, T, Din=${Din}] (a positive multiple of ${batch * Din} elements)`, describeValue(x));
+    }
+    const T = x.length / (batch * Din);
+    this.checkData(op, 'x', x, x.length, `[B=${batch}, T=${T}, Din=${Din}]`);
+    return T;
+  }
+
+  protected checkState(op: string, arg: string, v: unknown, batch: number): FloatArray | null {
+    if (v === undefined || v === null) return null;
+    return this.checkData(op, arg, v, batch * this.stateWidth, `[B=${batch}, S=${this.stateWidth}]`);
+  }
+
+  protected shape(points: number): ProjectionShape {
+    return { points, inputSize: this.inputSize, stateSize: this.stateSize, heads: this.heads, gates: this.gates };
+  }
+
+  /** P = x·B + b per head, [M, G, D]. */
+  protected projectAll(x: FloatArray, points: number): FloatArray {
+    const P = allocate(this.dtype, points * this.gates * this.stateSize);
+    project(this.shape(points), x, this.Bw, this.bias, P);
+    return P;
+  }
+
+  private jacStride(): number {
+    return this.blocks * this.blocks * this.stateSize;
+  }
+
+  /** The Newton system of one sequence batch over a precomputed projection. */
+  protected system(P: FloatArray, batch: number, T: number): NewtonSystem {
+    const S = this.stateWidth;
+    const GD = this.gates * this.stateSize;
+    const JS = this.jacStride();
+    const zero = allocate(this.dtype, S);
+    const self = this;
+    return {
+      dtype: this.dtype,
+      batch,
+      length: T,
+      size: S,
+      structure: this.blocks === 1 ? 'diagonal' : 'block',
+      blockSize: this.blocks,
+      evaluate(states, initial, out, jac) {
+        for (let b = 0; b < batch; b++) {
+          for (let t = 0; t < T; t++) {
+            const m = b * T + t;
+            const prev = t > 0 ? states : initial ?? zero;
+            const ho = t > 0 ? (m - 1) * S : initial ? b * S : 0;
+            self.evalPoint(P, m * GD, prev, ho, out, m * S, jac, m * JS);
+          }
+        }
+      },
+      sequential(initial, out) {
+        for (let b = 0; b < batch; b++) {
+          for (let t = 0; t < T; t++) {
+            const m = b * T + t;
+            const prev = t > 0 ? out : initial ?? zero;
+            const ho = t > 0 ? (m - 1) * S : initial ? b * S : 0;
+            self.evalPoint(P, m * GD, prev, ho, out, m * S, null, 0);
+          }
+        }
+      },
+    };
+  }
+
+  /** y [B, T, D] from states [B, T, S] (the last D of each state). */
+  protected output(states: FloatArray, points: number): FloatArray {
+    const S = this.stateWidth;
+    const D = this.stateSize;
+    if (S === D) return states;
+    const y = allocate(this.dtype, points * D);
+    for (let m = 0; m < points; m++) y.set(states.subarray(m * S + S - D, m * S + S), m * D);
+    return y;
+  }
+
+  // ---- forward ---------------------------------------------------------------------------------
+
+  forward(x: FloatArray, options: ForwardOptions = {}): ForwardResult {
+    const op = `${this.name}.forward`;
+    const o = checkOptionsObject(op, 'options', options);
+    checkKnownKeys(op, 'options', o, ['batch', 'mode', 'backend', 'h0', 'newton']);
+    const batch = o['batch'] === undefined ? 1 : checkPositiveInteger(op, 'options.batch', o['batch']);
+    const mode = o['mode'] === undefined ? 'parallel' : checkOneOf(op, 'options.mode', o['mode'], ['sequential', 'parallel', 'picard'] as const);
+    const backend = o['backend'] === undefined ? 'js' : checkOneOf(op, 'options.backend', o['backend'], ['js', 'cpu'] as const);
+    const T = this.checkInput(op, x, batch);
+    const h0 = this.checkState(op, 'options.h0', o['h0'], batch);
+    const P = this.projectAll(x, batch * T);
+    const system = this.system(P, batch, T);
+    const controls = { ...(options.newton ?? {}), backend };
+    const result =
+      mode === 'sequential'
+        ? solveSequential(system, { initial: h0 })
+        : mode === 'parallel'
+          ? solveNewton(system, { initial: h0, controls })
+          : solvePicard(system, { initial: h0, controls });
+    const states = result.states;
+    const S = this.stateWidth;
+    const finalState = allocate(this.dtype, batch * S);
+    for (let b = 0; b < batch; b++) finalState.set(states.subarray(((b + 1) * T - 1) * S, (b + 1) * T * S), b * S);
+    return {
+      y: this.output(states, batch * T),
+      finalState,
+      diagnostics: result.diagnostics,
+      cache: { batch, length: T, x, projection: P, states, h0: h0 ? h0.slice() : null, backend },
+    };
+  }
+
+  /** One step for streaming: xt [B, Din], state [B, S] (null: zero) → { y [B, D], state [B, S] }. */
+  step(xt: FloatArray, state: FloatArray | null = null): { y: FloatArray; state: FloatArray } {
+    const op = `${this.name}.step`;
+    const Din = this.inputSize;
+    if (!(xt instanceof Float32Array || xt instanceof Float64Array) || xt.length === 0 || xt.length % Din !== 0) {
+      throw invalidArgument(op, 'xt', `a ${this.arrayName()} [B, Din=${Din}] (a positive multiple of ${Din} elements)`, describeValue(xt));
+    }
+    const batch = xt.length / Din;
+    this.checkData(op, 'xt', xt, xt.length, `[B=${batch}, Din=${Din}]`);
+    const h = this.checkState(op, 'state', state, batch);
+    const P = this.projectAll(xt, batch);
+    const S = this.stateWidth;
+    const out = allocate(this.dtype, batch * S);
+    const zero = allocate(this.dtype, S);
+    const GD = this.gates * this.stateSize;
+    for (let b = 0; b < batch; b++) this.evalPoint(P, b * GD, h ?? zero, h ? b * S : 0, out, b * S, null, 0);
+    return { y: this.output(out, batch), state: out };
+  }
+
+  // ---- backward --------------------------------------------------------------------------------
+
+  /**
+   * Gradients of a loss L given dy = dL/dy [B, T, D] (DESIGN §3): λ_t = g_t + J_{t+1}^T λ_{t+1} in
+   * ONE reversed linear solve on the Jacobians at the forward solution, then one VJP per step.
+   */
+  backward(dy: FloatArray, cache: ForwardCache, options: BackwardOptions = {}): BackwardResult {
+    const op = `${this.name}.backward`;
+    const o = checkOptionsObject(op, 'options', options);
+    checkKnownKeys(op, 'options', o, ['dFinalState', 'backend']);
+    if (typeof cache !== 'object' || cache === null || !(cache.states instanceof Float32Array || cache.states instanceof Float64Array)) {
+      throw invalidArgument(op, 'cache', 'the cache returned by forward()', describeValue(cache));
+    }
+    const { batch, length: T } = cache;
+    const D = this.stateSize;
+    const S = this.stateWidth;
+    const M = batch * T;
+    this.checkData(op, 'dy', dy, M * D, `[B=${batch}, T=${T}, D=${D}]`);
+    const dFinal = this.checkState(op, 'options.dFinalState', o['dFinalState'], batch);
+    const backend = o['backend'] === undefined ? cache.backend : checkOneOf(op, 'options.backend', o['backend'], ['js', 'cpu'] as const);
+    // g_t = ∂L/∂h_t directly.
+    const g = allocate(this.dtype, M * S);
+    for (let m = 0; m < M; m++) g.set(dy.subarray(m * D, (m + 1) * D), m * S + S - D);
+    if (dFinal) for (let b = 0; b < batch; b++) for (let s = 0; s < S; s++) g[((b + 1) * T - 1) * S + s] += dFinal[b * S + s]!;
+    // Jacobians at the solution, then the reversed solve (in place on g).
+    const system = this.system(cache.projection, batch, T);
+    const jac = allocate(this.dtype, M * this.jacStride());
+    system.evaluate(cache.states, cache.h0, allocate(this.dtype, M * S), jac);
+    const lambda = solveLinearRecurrence({
+      structure: this.blocks === 1 ? 'diagonal' : 'block',
+      blockSize: this.blocks,
+      batch,
+      length: T,
+      size: S,
+      jacobians: jac,
+      rhs: g,
+      out: g,
+      direction: 'reverse',
+      backend,
+    });
+    return this.pullback(op, cache.x, cache.projection, cache.states, cache.h0, lambda, batch, T, true);
+  }
+
+  /** Per-point VJPs with λ (dL/dh_t) at the points (h_{t-1}, x_t); dh0 from t = 0. */
+  private pullback(
+    _op: string, x: FloatArray, P: FloatArray, states: FloatArray, h0: FloatArray | null,
+    lambda: FloatArray, batch: number, T: number, sequence: boolean,
+  ): BackwardResult {
+    const D = this.stateSize;
+    const S = this.stateWidth;
+    const G = this.gates;
+    const M = batch * T;
+    const dP = new Float64Array(M * G * D);
+    const gA = new Float64Array(G * D);
+    const gC = this.C ? new Float64Array(2 * D) : null;
+    const dprev = allocate(this.dtype, sequence ? batch * S : M * S);
+    const scratch = allocate(this.dtype, S);
+    const zero = allocate(this.dtype, S);
+    for (let b = 0; b < batch; b++) {
+      for (let t = 0; t < T; t++) {
+        const m = b * T + t;
+        let prev: FloatArray;
+        let ho: number;
+        if (!sequence) {
+          prev = states;
+          ho = m * S;
+        } else if (t > 0) {
+          prev = states;
+          ho = (m - 1) * S;
+        } else {
+          prev = h0 ?? zero;
+          ho = h0 ? b * S : 0;
+        }
+        const target = !sequence ? dprev : t === 0 ? dprev : scratch;
+        const to = !sequence ? m * S : t === 0 ? b * S : 0;
+        this.cotangentPoint(P, m * G * D, prev, ho, lambda, m * S, target, to, dP.subarray(m * G * D, (m + 1) * G * D), gA, gC);
+      }
+    }
+    const dB = new Float64Array(this.Bw.length);
+    const db = new Float64Array(G * D);
+    const dx = allocate(this.dtype, M * this.inputSize);
+    projectVjp(this.shape(M), x, this.Bw, dP, dB, db, dx);
+    const grads: ParameterRecord = { A: this.fromF64(gA), B: this.fromF64(dB), b: this.fromF64(db) };
+    if (gC) grads['C'] = this.fromF64(gC);
+    return { dx, grads, dh0: dprev };
+  }
+
+  // ---- batched point-wise API (JVP / VJP / Jacobians) -----------------------------------------
+  //
+  // Every function takes x [B, T, Din] and prev [B, T, S]: prev[b, t] is the state fed to step t,
+  // so all points are independent (no recurrence).
+
+  private points(op: string, x: unknown, prev: unknown, options: PointOptions): { batch: number; T: number; X: FloatArray; H: FloatArray } {
+    const o = checkOptionsObject(op, 'options', options);
+    checkKnownKeys(op, 'options', o, ['batch']);
+    const batch = o['batch'] === undefined ? 1 : checkPositiveInteger(op, 'options.batch', o['batch']);
+    const T = this.checkInput(op, x, batch);
+    const H = this.checkData(op, 'prev', prev, batch * T * this.stateWidth, `[B=${batch}, T=${T}, S=${this.stateWidth}]`);
+    return { batch, T, X: x as FloatArray, H };
+  }
+
+  /** f(prev[b, t], x[b, t]) at every point, [B, T, S]. */
+  evaluate(x: FloatArray, prev: FloatArray, options: PointOptions = {}): FloatArray {
+    const { batch, T, X, H } = this.points(`${this.name}.evaluate`, x, prev, options);
+    const M = batch * T;
+    const P = this.projectAll(X, M);
+    const S = this.stateWidth;
+    const out = allocate(this.dtype, M * S);
+    for (let m = 0; m < M; m++) this.evalPoint(P, m * this.gates * this.stateSize, H, m * S, out, m * S, null, 0);
+    return out;
+  }
+
+  /** Closed-form ∂f/∂h at every point: diagonal [B, T, D], or 2×2 blocks of diagonals [B, T, 2, 2, D]. */
+  jacobian(x: FloatArray, prev: FloatArray, options: PointOptions = {}): FloatArray {
+    const { batch, T, X, H } = this.points(`${this.name}.jacobian`, x, prev, options);
+    const M = batch * T;
+    const P = this.projectAll(X, M);
+    const S = this.stateWidth;
+    const out = allocate(this.dtype, M * S);
+    const jac = allocate(this.dtype, M * this.jacStride());
+    for (let m = 0; m < M; m++) this.evalPoint(P, m * this.gates * this.stateSize, H, m * S, out, m * S, jac, m * this.jacStride());
+    return jac;
+  }
+
+  /** State JVP (∂f/∂h) v at every point, by tangent propagation (independent of `jacobian`). v [B, T, S]. */
+  jvp(x: FloatArray, prev: FloatArray, v: FloatArray, options: PointOptions = {}): FloatArray {
+    const op = `${this.name}.jvp`;
+    const { batch, T, X, H } = this.points(op, x, prev, options);
+    const S = this.stateWidth;
+    const M = batch * T;
+    const V = this.checkData(op, 'v', v, M * S, `[B=${batch}, T=${T}, S=${S}]`);
+    const P = this.projectAll(X, M);
+    const out = allocate(this.dtype, M * S);
+    for (let m = 0; m < M; m++) this.tangentPoint(P, m * this.gates * this.stateSize, H, m * S, V, m * S, out, m * S);
+    return out;
+  }
+
+  /**
+   * VJP at every point for u = dL/df [B, T, S]: dprev = u^T ∂f/∂h [B, T, S], dx [B, T, Din], and
+   * the parameter gradients summed over the points.
+   */
+  vjp(x: FloatArray, prev: FloatArray, u: FloatArray, options: PointOptions = {}): { dprev: FloatArray; dx: FloatArray; grads: ParameterRecord } {
+    const op = `${this.name}.vjp`;
+    const { batch, T, X, H } = this.points(op, x, prev, options);
+    const S = this.stateWidth;
+    const U = this.checkData(op, 'u', u, batch * T * S, `[B=${batch}, T=${T}, S=${S}]`);
+    const P = this.projectAll(X, batch * T);
+    const r = this.pullback(op, X, P, H, null, U, batch, T, false);
+    return { dprev: r.dh0, dx: r.dx, grads: r.grads };
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * solveNewton / solvePicard / solveSequential on a small diagonal test system
+ * h_t = tanh(a ⊙ h_{t-1} + x_t) (and a 2×2-block variant), including forced divergence.
+ */
+import { describe, expect, it } from 'vitest';
+import { ParascanError, createRng, type FloatArray } from '@parascan/core';
+import { assertClose, assertEqualArrays, testSeed, toleranceFor } from '@parascan/core/testing';
+import { solveNewton, solvePicard, solveSequential, type NewtonSystem } from '../src/index.js';
+
+const seed = testSeed();
+console.log(`newton tests: seed ${seed} (rerun with PARASCAN_SEED=${seed})`);
+
+/** h_t = tanh(a ⊙ h_{t-1} + x_t); `poison` makes f return NaN at one t while the iterate is not exact. */
+function tanhSystem(B: number, T: number, D: number, a: Float64Array, x: Float64Array, opts: { poisonAt?: number } = {}): NewtonSystem<Float64Array> {
+  return {
+    dtype: 'float64',
+    batch: B,
+    length: T,
+    size: D,
+    structure: 'diagonal',
+    evaluate(states, initial, out, jac) {
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          for (let d = 0; d < D; d++) {
+            const hp = t > 0 ? states[(b * T + t - 1) * D + d]! : initial ? initial[b * D + d]! : 0;
+            const v = Math.tanh(a[d]! * hp + x[(b * T + t) * D + d]!);
+            out[(b * T + t) * D + d] = opts.poisonAt === t ? NaN : v;
+            if (jac) jac[(b * T + t) * D + d] = a[d]! * (1 - v * v);
+          }
+        }
+      }
+    },
+    sequential(initial, out) {
+      for (let b = 0; b < B; b++) {
+        for (let t = 0; t < T; t++) {
+          for (let d = 0; d < D; d++) {
+            const hp = t > 0 ? out[(b * T + t - 1) * D + d]! : initial ? initial[b * D + d]! : 0;
+            out[(b * T + t) * D + d] = Math.tanh(a[d]! * hp + x[(b * T + t) * D + d]!);
+          }
+        }
+      }
+    },
+  };
+}
+
+function setup(label: string, B: number, T: number, D: number, scale: number) {
+  const rng = createRng(seed + label.length * 7919);
+  const a = new Float64Array(D).map(() => rng.uniform(-scale, scale));
+  const x = rng.normalArray('float64', B * T * D) as Float64Array;
+  const h0 = rng.normalArray('float64', B * D) as Float64Array;
+  return { a, x, h0 };
+}
+
+describe('solveNewton', () => {
+  it('agrees with the sequential solve and with Picard, js and auto backends', () => {
+    const { a, x, h0 } = setup('agree', 2, 1000, 3, 0.9);
+    const sys = tanhSystem(2, 1000, 3, a, x);
+    const seq = solveSequential(sys, { initial: h0 });
+    for (const backend of ['js', 'auto'] as const) {
+      const n = solveNewton(sys, { initial: h0, controls: { backend } });
+      expect(n.diagnostics.termination).toBe('converged');
+      expect(n.diagnostics.iterations).toBeLessThanOrEqual(8);
+      assertClose(n.states, seq.states, toleranceFor('float64', 1000), { label: `newton/${backend}`, seed });
+    }
+    const p = solvePicard(sys, { initial: h0 });
+    expect(p.diagnostics.termination).toBe('converged');
+    assertClose(p.states, seq.states, toleranceFor('float64', 1000), { label: 'picard', seed });
+  });
+
+  it('absTol and relTol stop the iteration; the first guess is f(0, x_t) (f(h0, x_0) at t = 0)', () => {
+    const { a, x, h0 } = setup('tol', 1, 500, 4, 0.9);
+    const sys = tanhSystem(1, 500, 4, a, x);
+    const full = solveNewton(sys, { initial: h0 }).diagnostics;
+    const loose = solveNewton(sys, { initial: h0, controls: { absTol: 1e-2 } }).diagnostics;
+    expect(loose.iterations).toBeLessThan(full.iterations);
+    expect(loose.residuals.at(-1)!).toBeLessThanOrEqual(1e-2);
+    expect(loose.residuals.at(-2)!).toBeGreaterThan(1e-2);
+    const rel = solveNewton(sys, { initial: h0, controls: { absTol: 0, relTol: 1e-3 } }).diagnostics;
+    expect(rel.residuals.at(-1)!).toBeLessThanOrEqual(1e-3 * rel.residuals[0]!);
+    // With maxIterations 0 updates allowed and 'return', the answer is the first guess.
+    const guess = solveNewton(sys, { initial: h0, controls: { maxIterations: 1, onMaxIterations: 'return', absTol: 0 } });
+    expect(guess.diagnostics.termination).toBe('max-iterations');
+    expect(guess.diagnostics.iterations).toBe(1);
+    // Newton is exact on the first k steps after k iterations: after 1, t = 0 equals sequential.
+    const seq = solveSequential(sys, { initial: h0 }).states;
+    for (let d = 0; d < 4; d++) expect(guess.states[d]).toBeCloseTo(seq[d]!, 14);
+  });
+
+  it('Picard is exact after T updates even for an expansive map', () => {
+    const T = 12;
+    const { a, x } = setup('picard', 1, T, 2, 3);
+    const sys = tanhSystem(1, T, 2, a, x);
+    const p = solvePicard(sys, { controls: { absTol: 0 } });
+    expect(p.diagnostics.iterations).toBeLessThanOrEqual(T);
+    assertClose(p.states, solveSequential(sys).states, toleranceFor('float64', T, 4), { label: 'picard', seed });
+  });
+
+  it('a non-finite residual is detected: fallback, damping, or a DIVERGED error — never garbage', () => {
+    const { a, x } = setup('nan', 1, 50, 2, 0.5);
+    const sys = tanhSystem(1, 50, 2, a, x, { poisonAt: 10 });
+    const ref = solveSequential(sys).states;
+    const fb = solveNewton(sys);
+    expect(fb.diagnostics.termination).toBe('fallback-sequential');
+    expect(fb.diagnostics.fellBack).toBe(true);
+    expect(fb.diagnostics.reason).toBe('non-finite');
+    assertEqualArrays(fb.states, ref, { label: 'fallback', seed });
+    expect(() => solveNewton(sys, { controls: { onDivergence: 'error' } })).toThrow(/solveNewton: the newton iteration diverged \(a non-finite residual\)/);
+    try {
+      solvePicard(sys, { controls: { onDivergence: 'error' } });
+      expect.unreachable();
+    } catch (e) {
+      expect((e as ParascanError).code).toBe('DIVERGED');
+    }
+    // 'damp' cannot heal a NaN-producing cell: it halves ω down to minDamping, then falls back.
+    const dm = solveNewton(sys, { controls: { onDivergence: 'damp', minDamping: 0.25 } });
+    expect(dm.diagnostics.fellBack).toBe(true);
+    assertEqualArrays(dm.states, ref, { label: 'damp fallback', seed });
+  });
+
+  it('a residual growing 2 iterations in a row is detected (chaotic map)', () => {
+    // h_t = tanh(a h + x) with |a| = 40: sequentially fine, Newton's linearisation explodes.
+    const B = 1;
+    const T = 400;
+    const D = 4;
+    const rng = createRng(seed);
+    const a = new Float64Array(D).map(() => (rng.bernoulli(0.5) ? 40 : -40));
+    const x = rng.normalArray('float64', B * T * D) as Float64Array;
+    const sys = tanhSystem(B, T, D, a, x);
+    const ref = solveSequential(sys).states;
+    const r = solveNewton(sys, { controls: { maxIterations: 25 } });
+    const d = r.diagnostics;
+    expect(d.termination === 'converged' || d.fellBack, `seed ${seed}`).toBe(true);
+    if (d.fellBack) {
+      expect(['growing', 'non-finite', 'max-iterations']).toContain(d.reason);
+      assertEqualArrays(r.states, ref, { label: 'fallback', seed });
+    } else {
+      assertClose(r.states, ref, toleranceFor('float64', T, 1e4), { label: 'converged', seed });
+    }
+  });
+
+  it('max-iterations policies: fallback (default), return, error', () => {
+    const { a, x } = setup('max', 1, 200, 2, 0.9);
+    const sys = tanhSystem(1, 200, 2, a, x);
+    const ref = solveSequential(sys).states;
+    const fb = solveNewton(sys, { controls: { maxIterations: 1, absTol: 0 } });
+    expect(fb.diagnostics.termination).toBe('fallback-sequential');
+    expect(fb.diagnostics.reason).toBe('max-iterations');
+    assertEqualArrays(fb.states, ref, { label: 'fallback', seed });
+    expect(() => solveNewton(sys, { controls: { maxIterations: 1, absTol: 0, onMaxIterations: 'error' } })).toThrow(/did not converge in 1 iterations/);
+  });
+
+  it('validates controls and the system', () => {
+    const { a, x } = setup('val', 1, 5, 2, 0.5);
+    const sys = tanhSystem(1, 5, 2, a, x);
+    expect(() => solveNewton(sys, { controls: { damping: 0 } })).toThrow(/solveNewton: argument `controls.damping` must be a number in \(0, 1\]; got 0\./);
+    expect(() => solveNewton(sys, { controls: { absTol: -1 } })).toThrow(/`controls.absTol` must be a finite number ≥ 0; got -1/);
+    expect(() => solveNewton(sys, { initial: new Float32Array(2) as unknown as Float64Array })).toThrow(/`initial` must be a Float64Array of length 2 \(\[B=1, S=2\]\); got a Float32Array/);
+    expect(() => solveNewton({ ...sys, structure: 'dense' as never })).toThrow(/`system.structure` must be one of 'diagonal', 'block'/);
+    const damped = solveNewton(sys, { controls: { damping: 0.5, maxIterations: 80 } });
+    expect(damped.diagnostics.termination).toBe('converged');
+    expect(damped.diagnostics.damping).toBe(0.5);
+  });
+});
+
+// keep FloatArray referenced for type-only import hygiene
+export type _F = FloatArray;
