@@ -63,6 +63,7 @@
 #include <cstdint>
 
 #include "parascan/combine.h"
+#include "parascan/linear_recurrence.h"
 
 #include "device_primitives.cuh"
 
@@ -644,6 +645,31 @@ SinglePassPlan planSinglePass(int64_t batch, int64_t length, int64_t lanes) {
   plan.scratchBytes = plan.statesOffset + roundUpTo(slots * K * int64_t(sizeof(T)), 256);
   plan.zeroBytes = plan.aggregatesOffset;
   return plan;
+}
+
+// The kernel arguments of a plan over `scratch` (plan.scratchBytes, control and flags zeroed):
+// one place for the CUDA launcher and the CPU emulator, so both run the very same launch.
+template <typename T>
+SinglePassArgs<T> singlePassArgs(const ::parascan::LinearRecurrenceParams<T>& p, const SinglePassPlan& plan, unsigned char* scratch) {
+  SinglePassArgs<T> args;
+  args.jacobians = p.jacobians;
+  args.rhs = p.rhs;
+  args.initial = p.initial;
+  args.out = p.out;
+  args.length = p.length;
+  args.lanes = p.lanes;
+  args.laneTiles = plan.laneTiles;
+  args.chains = plan.chains;
+  args.timeTiles = plan.timeTiles;
+  args.tileSteps = plan.tileSteps;
+  args.reverse = p.direction == ::parascan::Direction::Reverse ? 1 : 0;
+  args.laneTileWidth = plan.laneTileWidth;
+  args.laneTileShift = plan.laneTileShift;
+  args.control = reinterpret_cast<int32_t*>(scratch);
+  args.flags = reinterpret_cast<int32_t*>(scratch + plan.flagsOffset);
+  args.aggregates = reinterpret_cast<T*>(scratch + plan.aggregatesOffset);
+  args.states = reinterpret_cast<T*>(scratch + plan.statesOffset);
+  return args;
 }
 
 struct SequentialPlan {

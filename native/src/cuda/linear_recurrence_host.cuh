@@ -177,24 +177,7 @@ SolveReport runSinglePass(const LinearRecurrenceParams<T>& p, cudaStream_t strea
                  "cudaMemsetAsync of the look-back flags"))
     return report;
 
-  kernels::SinglePassArgs<T> args;
-  args.jacobians = p.jacobians;
-  args.rhs = p.rhs;
-  args.initial = p.initial;
-  args.out = p.out;
-  args.length = p.length;
-  args.lanes = p.lanes;
-  args.laneTiles = plan.laneTiles;
-  args.chains = plan.chains;
-  args.timeTiles = plan.timeTiles;
-  args.tileSteps = plan.tileSteps;
-  args.reverse = p.direction == Direction::Reverse ? 1 : 0;
-  args.laneTileWidth = plan.laneTileWidth;
-  args.laneTileShift = plan.laneTileShift;
-  args.control = reinterpret_cast<int32_t*>(scratch.bytes());
-  args.flags = reinterpret_cast<int32_t*>(scratch.bytes() + plan.flagsOffset);
-  args.aggregates = reinterpret_cast<T*>(scratch.bytes() + plan.aggregatesOffset);
-  args.states = reinterpret_cast<T*>(scratch.bytes() + plan.statesOffset);
+  const kernels::SinglePassArgs<T> args = kernels::singlePassArgs(p, plan, scratch.bytes());
 
   const auto kernel = plan.staged ? kernels::linearRecurrenceSinglePassKernel<T, K, C, true>
                                   : kernels::linearRecurrenceSinglePassKernel<T, K, C, false>;
