@@ -49,6 +49,25 @@ void fillInputs(std::mt19937_64& rng, int64_t B, int64_t Tn, int64_t k, int64_t 
 }
 
 template <typename T>
+LinearRecurrenceParams<T> makeParams(bool reverse, int64_t B, int64_t Tn, int64_t k, int64_t N, const std::vector<T>& jac,
+                                     const std::vector<T>& rhs, const T* initial, std::vector<T>& out, int schedule,
+                                     int64_t chunkLength) {
+  LinearRecurrenceParams<T> p;
+  p.direction = reverse ? Direction::Reverse : Direction::Forward;
+  p.batch = B;
+  p.length = Tn;
+  p.blockSize = k;
+  p.lanes = N;
+  p.jacobians = jac.data();
+  p.rhs = rhs.data();
+  p.initial = initial;
+  p.out = out.data();
+  p.schedule = schedule;
+  p.chunkLength = chunkLength;
+  return p;
+}
+
+template <typename T>
 bool compare(const std::vector<T>& got, const std::vector<double>& ref, int64_t Tn, const std::string& name) {
   const Tolerance tol = toleranceFor<T>(Tn);
   for (size_t i = 0; i < ref.size(); ++i) {
@@ -68,18 +87,8 @@ void runCase(std::mt19937_64& rng, const Case& c, const std::string& isa, const 
   fillInputs(rng, c.B, c.T, c.k, c.N, jac, rhs, init);
   const std::vector<double> ref = referenceSolve<T>(c.reverse, c.B, c.T, c.k, c.N, jac, rhs, c.withInitial ? &init : nullptr);
   std::vector<T> out(rhs.size(), T(-12345));
-  LinearRecurrenceParams<T> p;
-  p.direction = c.reverse ? Direction::Reverse : Direction::Forward;
-  p.batch = c.B;
-  p.length = c.T;
-  p.blockSize = c.k;
-  p.lanes = c.N;
-  p.jacobians = jac.data();
-  p.rhs = rhs.data();
-  p.initial = c.withInitial ? init.data() : nullptr;
-  p.out = out.data();
-  p.schedule = c.schedule;
-  p.chunkLength = c.chunkLength;
+  LinearRecurrenceParams<T> p = makeParams(c.reverse, c.B, c.T, c.k, c.N, jac, rhs, c.withInitial ? init.data() : nullptr, out,
+                                           c.schedule, c.chunkLength);
   const std::string name = describe(c, dtype, isa);
   const SolveReport rep = cpu::solveLinearRecurrence(p);
   if (!expect(rep.status == Status::Ok, name + " status " + rep.message)) return;
@@ -104,18 +113,7 @@ void zeroCutCase(std::mt19937_64& rng, int64_t k, int64_t N, int schedule, bool 
   for (int64_t b = 0; b < B; ++b)
     std::fill(jac.begin() + (b * Tn + cut) * k * k * N, jac.begin() + (b * Tn + cut + 1) * k * k * N, T(0));
   std::vector<T> out(rhs.size());
-  LinearRecurrenceParams<T> p;
-  p.direction = reverse ? Direction::Reverse : Direction::Forward;
-  p.batch = B;
-  p.length = Tn;
-  p.blockSize = k;
-  p.lanes = N;
-  p.jacobians = jac.data();
-  p.rhs = rhs.data();
-  p.initial = init.data();
-  p.out = out.data();
-  p.schedule = schedule;
-  p.chunkLength = 100;
+  const LinearRecurrenceParams<T> p = makeParams(reverse, B, Tn, k, N, jac, rhs, init.data(), out, schedule, 100);
   cpu::solveLinearRecurrence(p);
   const int64_t row = reverse ? cut - 1 : cut;
   bool exact = true;
@@ -131,16 +129,7 @@ void nonFiniteCase(std::mt19937_64& rng, int schedule, bool reverse, const std::
   std::vector<T> jac, rhs, init;
   fillInputs(rng, B, Tn, k, N, jac, rhs, init);
   std::vector<T> out(rhs.size());
-  LinearRecurrenceParams<T> p;
-  p.direction = reverse ? Direction::Reverse : Direction::Forward;
-  p.batch = B;
-  p.length = Tn;
-  p.blockSize = k;
-  p.lanes = N;
-  p.jacobians = jac.data();
-  p.rhs = rhs.data();
-  p.out = out.data();
-  p.schedule = schedule;
+  const LinearRecurrenceParams<T> p = makeParams(reverse, B, Tn, k, N, jac, rhs, static_cast<const T*>(nullptr), out, schedule, 0);
   const std::string tag = isa + " schedule=" + std::to_string(schedule) + (reverse ? " reverse" : " forward");
   expect(cpu::solveLinearRecurrence(p).status == Status::Ok, tag + " finite input is ok");
   // A NaN followed by a zero Jacobian: the NaN must still be reported although the zero stops
