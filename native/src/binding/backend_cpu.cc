@@ -7,6 +7,9 @@ namespace parascan::binding {
 
 const char* const kBackendName = "cpu";
 
+// cells_binding.cc: cellSequential / cellEvaluate / cellNewton / cellBackward (+ ...Async).
+void addCellFunctions(Napi::Env env, Napi::Object exports);
+
 SolveReport solve(const LinearRecurrenceParams<float>& p) { return cpu::solveLinearRecurrence(p); }
 SolveReport solve(const LinearRecurrenceParams<double>& p) { return cpu::solveLinearRecurrence(p); }
 
@@ -51,6 +54,7 @@ Napi::Value BandwidthProbe(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void addExtras(Napi::Env env, Napi::Object exports) {
+  addCellFunctions(env, exports);
   exports.Set("bandwidthProbe", Napi::Function::New(env, BandwidthProbe, "bandwidthProbe"));
   exports.Set("setThreads", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();

@@ -5,6 +5,7 @@
  * A subclass supplies the per-point kernels (value + closed-form Jacobian, tangent, cotangent).
  */
 import {
+  ParascanError,
   allocate,
   createRng,
   describeValue,
@@ -19,6 +20,7 @@ import {
   type FloatArray,
 } from '@parascan/core';
 import {
+  resolveNewtonControls,
   solveLinearRecurrence,
   solveNewton,
   solvePicard,
@@ -27,10 +29,12 @@ import {
   type NewtonDiagnostics,
   type NewtonSystem,
 } from '@parascan/solvers';
+import { tryLoadNativeAddon, type NativeAddon, type NativeCellRequest } from '@parascan/native';
 import { A_INITS, BIAS_INITS, W_INITS, fillBias, fillWeights, type AInit, type BiasInit, type WInit } from './init.js';
 import { project, projectVjp, type ProjectionShape } from './projection.js';
 
-export type Mode = 'sequential' | 'parallel' | 'picard';
+/** 'fused': the whole Newton loop in one native call (backend 'cpu' only). */
+export type Mode = 'sequential' | 'parallel' | 'picard' | 'fused';
 export type CellBackend = 'js' | 'cpu';
 
 export interface CellOptions {
@@ -53,7 +57,11 @@ export interface ForwardOptions {
   batch?: number;
   /** Default 'parallel'. */
   mode?: Mode;
-  /** Backend of the linear solves (Newton and backward). Default 'js'. */
+  /**
+   * Default 'js' (pure TypeScript). 'cpu': the native kernels of the addon: sequential and fused
+   * run entirely natively; parallel/picard run the TS Newton loop over native cell evaluations and
+   * native linear solves; the backward pass of such a forward is native too.
+   */
   backend?: CellBackend;
   /** Initial state [B, S] (S = D for ParaGRU, 2D = [c; h] for ParaLSTM); zero when absent. */
   h0?: FloatArray | null;
@@ -113,6 +121,8 @@ export abstract class ParaCell {
   abstract readonly gates: number;
   /** k: 1 (diagonal Jacobian) or 2 (2×2 blocks of diagonals). */
   abstract readonly blocks: number;
+  /** The cell's name for the native kernels. */
+  protected abstract readonly nativeKind: 'gru' | 'lstm';
   /** S = k·D */
   get stateWidth(): number {
     return this.blocks * this.stateSize;
@@ -351,19 +361,25 @@ export abstract class ParaCell {
     const o = checkOptionsObject(op, 'options', options);
     checkKnownKeys(op, 'options', o, ['batch', 'mode', 'backend', 'h0', 'newton']);
     const batch = o['batch'] === undefined ? 1 : checkPositiveInteger(op, 'options.batch', o['batch']);
-    const mode = o['mode'] === undefined ? 'parallel' : checkOneOf(op, 'options.mode', o['mode'], ['sequential', 'parallel', 'picard'] as const);
+    const mode = o['mode'] === undefined ? 'parallel' : checkOneOf(op, 'options.mode', o['mode'], ['sequential', 'parallel', 'picard', 'fused'] as const);
     const backend = o['backend'] === undefined ? 'js' : checkOneOf(op, 'options.backend', o['backend'], ['js', 'cpu'] as const);
+    if (mode === 'fused' && backend !== 'cpu') {
+      throw invalidArgument(op, 'options.mode', "'sequential', 'parallel' or 'picard' with backend 'js' (mode 'fused' runs the whole Newton loop natively: it needs backend 'cpu')", "'fused'");
+    }
     const T = this.checkInput(op, x, batch);
     const h0 = this.checkState(op, 'options.h0', o['h0'], batch);
     const P = this.projectAll(x, batch * T);
-    const system = this.system(P, batch, T);
+    const addon = backend === 'cpu' ? this.nativeAddon(op) : null;
+    const system = addon ? this.nativeSystem(op, addon, P, batch, T) : this.system(P, batch, T);
     const controls = { ...(options.newton ?? {}), backend };
     const result =
-      mode === 'sequential'
-        ? solveSequential(system, { initial: h0 })
-        : mode === 'parallel'
-          ? solveNewton(system, { initial: h0, controls })
-          : solvePicard(system, { initial: h0, controls });
+      mode === 'fused'
+        ? this.fused(op, addon!, system, P, h0, batch, T, options.newton)
+        : mode === 'sequential'
+          ? solveSequential(system, { initial: h0 })
+          : mode === 'parallel'
+            ? solveNewton(system, { initial: h0, controls })
+            : solvePicard(system, { initial: h0, controls });
     const states = result.states;
     const S = this.stateWidth;
     const finalState = allocate(this.dtype, batch * S);
@@ -373,6 +389,102 @@ export abstract class ParaCell {
       finalState,
       diagnostics: result.diagnostics,
       cache: { batch, length: T, x, projection: P, states, h0: h0 ? h0.slice() : null, backend },
+    };
+  }
+
+  // ---- native (backend 'cpu') ------------------------------------------------------------------
+
+  /** The CPU addon with the cells' kernels, or a NATIVE_UNAVAILABLE error that says how to get it. */
+  protected nativeAddon(op: string): NativeAddon {
+    const r = tryLoadNativeAddon('cpu');
+    if ('error' in r) throw r.error;
+    if (typeof r.addon.cellNewton !== 'function' || typeof r.addon.cellBackward !== 'function') {
+      throw new ParascanError(
+        'NATIVE_UNAVAILABLE',
+        `${op}: the native cpu addon at ${r.path} predates the cells' kernels (no cellNewton/cellBackward). Rebuild it (cd packages/native && node scripts/build-native.mjs) or use backend: 'js'.`,
+        { operation: op, hint: "backend: 'js'" },
+      );
+    }
+    return r.addon;
+  }
+
+  private nativeRequest(P: FloatArray, batch: number, T: number, h0: FloatArray | null): NativeCellRequest {
+    return { cell: this.nativeKind, batch, length: T, size: this.stateSize, projection: P, A: this.A, C: this.C, initial: h0 };
+  }
+
+  /** The Newton system over the native kernels: evaluate and sequential are one native call each. */
+  protected nativeSystem(op: string, addon: NativeAddon, P: FloatArray, batch: number, T: number): NewtonSystem {
+    const self = this;
+    return {
+      dtype: this.dtype,
+      batch,
+      length: T,
+      size: this.stateWidth,
+      structure: this.blocks === 1 ? 'diagonal' : 'block',
+      blockSize: this.blocks,
+      evaluate(states, initial, out, jac) {
+        addon.cellEvaluate!({ ...self.nativeRequest(P, batch, T, initial), states, out, jacobians: jac });
+      },
+      sequential(initial, out) {
+        // A non-finite state is reported by the solver's own scan of `out` (runSequential).
+        addon.cellSequential!({ ...self.nativeRequest(P, batch, T, initial), out });
+      },
+    };
+  }
+
+  /** mode 'fused': solveNewton's loop in one native call (onDivergence 'fallback' or 'error'). */
+  private fused(
+    op: string, addon: NativeAddon, system: NewtonSystem, P: FloatArray, h0: FloatArray | null, batch: number, T: number, newton: unknown,
+  ): { states: FloatArray; diagnostics: import('@parascan/solvers').NewtonDiagnostics } {
+    const ctl = resolveNewtonControls(op, newton, system, 'newton');
+    if (ctl.onDivergence === 'damp') {
+      throw invalidArgument(op, 'options.newton.onDivergence', "'fallback' or 'error' with mode 'fused' (use mode 'parallel' for 'damp')", "'damp'");
+    }
+    const states = allocate(this.dtype, batch * T * this.stateWidth);
+    const r = addon.cellNewton!({
+      ...this.nativeRequest(P, batch, T, h0),
+      out: states,
+      controls: {
+        maxIterations: ctl.maxIterations,
+        absTol: ctl.absTol,
+        relTol: ctl.relTol,
+        damping: ctl.damping,
+        onMaxIterations: ctl.onMaxIterations === 'fallback' ? 'fallback' : 'return',
+      },
+    });
+    const residuals = r.residuals.map((v) => (Number.isFinite(v) ? v : NaN));
+    if (r.status === 'non-finite') {
+      throw nonFinite(op, `the sequential recurrence produced a non-finite state ([B, T, S] = [${batch}, ${T}, ${this.stateWidth}])`, 'The cell overflows for these inputs and parameters.');
+    }
+    const fellBack = r.termination === 'fallback-sequential';
+    if (fellBack && ctl.onDivergence === 'error' && (r.reason === 'non-finite' || r.reason === 'growing')) {
+      throw new ParascanError(
+        'DIVERGED',
+        `${op}: the newton iteration diverged (${r.reason === 'non-finite' ? 'a non-finite residual' : 'the residual grew 2 iterations in a row'}) after ${r.iterations} iterations; residuals ${residuals.map((v) => v.toExponential(2)).join(', ')}. Use controls.onDivergence 'fallback' (sequential), or mode 'sequential'.`,
+        { operation: op, hint: "controls.onDivergence: 'fallback'" },
+      );
+    }
+    if (r.termination === 'max-iterations' && ctl.onMaxIterations === 'error') {
+      throw new ParascanError(
+        'DIVERGED',
+        `${op}: the newton iteration did not converge in ${ctl.maxIterations} iterations (residual ${residuals[residuals.length - 1]!.toExponential(3)} > tolerance ${r.tolerance.toExponential(3)}).`,
+        { operation: op, hint: 'Raise controls.maxIterations or the tolerances, or use mode sequential.' },
+      );
+    }
+    return {
+      states,
+      diagnostics: {
+        method: 'newton',
+        iterations: r.iterations,
+        residuals,
+        termination: r.termination,
+        fellBack,
+        reason: r.reason,
+        dampings: 0,
+        damping: ctl.damping,
+        stalled: r.stalled,
+        tolerance: r.tolerance,
+      },
     };
   }
 
@@ -419,6 +531,7 @@ export abstract class ParaCell {
     const g = allocate(this.dtype, M * S);
     for (let m = 0; m < M; m++) g.set(dy.subarray(m * D, (m + 1) * D), m * S + S - D);
     if (dFinal) for (let b = 0; b < batch; b++) for (let s = 0; s < S; s++) g[((b + 1) * T - 1) * S + s] += dFinal[b * S + s]!;
+    if (backend === 'cpu') return this.nativeBackward(op, cache, g);
     // Jacobians at the solution, then the reversed solve (in place on g).
     const system = this.system(cache.projection, batch, T);
     const jac = allocate(this.dtype, M * this.jacStride());
@@ -436,6 +549,36 @@ export abstract class ParaCell {
       backend,
     });
     return this.pullback(op, cache.x, cache.projection, cache.states, cache.h0, lambda, batch, T, true);
+  }
+
+  /** backend 'cpu': Jacobians, the reversed solve and the per-step VJPs natively; the projection's VJP here. */
+  private nativeBackward(op: string, cache: ForwardCache, g: FloatArray): BackwardResult {
+    const addon = this.nativeAddon(op);
+    const { batch, length: T } = cache;
+    const D = this.stateSize;
+    const G = this.gates;
+    const M = batch * T;
+    const dP = new Float64Array(M * G * D);
+    const gA = new Float64Array(G * D);
+    const gC = this.C ? new Float64Array(2 * D) : null;
+    const dh0 = allocate(this.dtype, batch * this.stateWidth);
+    const r = addon.cellBackward!({
+      ...this.nativeRequest(cache.projection, batch, T, cache.h0),
+      states: cache.states,
+      lambda: g,
+      dP,
+      dA: gA,
+      dC: gC,
+      dh0,
+    });
+    if (r.status !== 'ok') throw nonFinite(op, 'the reversed linear solve of the backward pass produced a non-finite value', 'The gradients overflow for these inputs and parameters.');
+    const dB = new Float64Array(this.Bw.length);
+    const db = new Float64Array(G * D);
+    const dx = allocate(this.dtype, M * this.inputSize);
+    projectVjp(this.shape(M), cache.x, this.Bw, dP, dB, db, dx);
+    const grads: ParameterRecord = { A: this.fromF64(gA), B: this.fromF64(dB), b: this.fromF64(db) };
+    if (gC) grads['C'] = this.fromF64(gC);
+    return { dx, grads, dh0 };
   }
 
   /** Per-point VJPs with λ (dL/dh_t) at the points (h_{t-1}, x_t); dh0 from t = 0. */

@@ -12,6 +12,7 @@ const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
 export class ParaGRU extends ParaCell {
   readonly gates = 3;
   readonly blocks = 1;
+  protected readonly nativeKind = 'gru';
 
   constructor(options: CellOptions) {
     super('ParaGRU', options, 3, false);

@@ -17,6 +17,7 @@ const sigmoid = (v: number): number => 1 / (1 + Math.exp(-v));
 export class ParaLSTM extends ParaCell {
   readonly gates = 3;
   readonly blocks = 2;
+  protected readonly nativeKind = 'lstm';
 
   constructor(options: CellOptions) {
     super('ParaLSTM', options, 3, true);

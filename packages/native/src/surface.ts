@@ -64,6 +64,60 @@ export interface NativeCudaInfo {
   driverVersion: number;
 }
 
+/**
+ * One call of the cells' native kernels (native/include/parascan/cells.h). The projection
+ * P = x·B + b stays in TypeScript; its dtype sets the dtype of every other array of the call
+ * (except the parameter cotangents dP, dA, dC, which are always Float64Array).
+ * S = D (ParaGRU) or 2D (ParaLSTM, state [c; h]); k = 1 or 2.
+ */
+export interface NativeCellRequest {
+  cell: 'gru' | 'lstm';
+  batch: number;
+  length: number;
+  /** D */
+  size: number;
+  /** P [B, T, 3, D] */
+  projection: FloatArray;
+  /** [3, D] */
+  A: FloatArray;
+  /** [2, D]: ParaLSTM only (null/absent for ParaGRU). */
+  C?: FloatArray | null;
+  /** [B, S] or null for zero. */
+  initial?: FloatArray | null;
+  /** Worker threads (0 or absent = all). */
+  threads?: number;
+  /** cellSequential / cellNewton: the states [B, T, S]; cellEvaluate: f at every point [B, T, S] (or null). */
+  out?: FloatArray | null;
+  /** cellEvaluate / cellBackward: the states [B, T, S] (cellEvaluate: prev of step t is states[t-1]). */
+  states?: FloatArray;
+  /** cellEvaluate: closed-form Jacobians [B, T, k, k, D] (or null). */
+  jacobians?: FloatArray | null;
+  /** cellNewton. */
+  controls?: { maxIterations: number; absTol: number; relTol: number; damping: number; onMaxIterations: 'fallback' | 'return' };
+  /** cellBackward, in/out: dL/dh_t [B, T, S] in (dFinalState added to the last row), λ out. */
+  lambda?: FloatArray;
+  /** cellBackward outputs: dP [B, T, 3, D], dA [3, D], dC [2, D] (ParaLSTM), all Float64Array; dh0 [B, S]. */
+  dP?: Float64Array;
+  dA?: Float64Array;
+  dC?: Float64Array | null;
+  dh0?: FloatArray;
+}
+
+export interface NativeCellResult {
+  status: 'ok' | 'non-finite';
+  schedule: string;
+}
+
+/** cellNewton's diagnostics (packages/solvers' NewtonDiagnostics, policy onDivergence 'fallback'). */
+export interface NativeCellNewtonResult extends NativeCellResult {
+  iterations: number;
+  residuals: number[];
+  termination: 'converged' | 'max-iterations' | 'fallback-sequential';
+  reason: 'non-finite' | 'growing' | 'max-iterations' | null;
+  stalled: boolean;
+  tolerance: number;
+}
+
 export interface NativeAddon {
   readonly backend: 'cpu' | 'cuda';
   /** Bumped whenever this surface changes; the loader refuses a mismatching file. */
@@ -83,6 +137,18 @@ export interface NativeAddon {
    * 'copy': a = b. 'triad': a = b + 3·c. Float32Arrays of one length; threads 0 = all.
    */
   bandwidthProbe?(kind: 'copy' | 'triad', a: Float32Array, b: Float32Array, c: Float32Array, threads: number): void;
+  /** CPU, ParaGRU/ParaLSTM (absent from addons built before the cells kernels): the sequential loop. */
+  cellSequential?(request: NativeCellRequest): NativeCellResult;
+  cellSequentialAsync?(request: NativeCellRequest): Promise<NativeCellResult>;
+  /** f and/or the closed-form Jacobians at every point, in parallel. */
+  cellEvaluate?(request: NativeCellRequest): NativeCellResult;
+  cellEvaluateAsync?(request: NativeCellRequest): Promise<NativeCellResult>;
+  /** The whole Newton loop in one call (fused); divergence falls back to the sequential loop. */
+  cellNewton?(request: NativeCellRequest): NativeCellNewtonResult;
+  cellNewtonAsync?(request: NativeCellRequest): Promise<NativeCellNewtonResult>;
+  /** Jacobians at the solution, one reversed solve, the per-step VJPs. */
+  cellBackward?(request: NativeCellRequest): NativeCellResult;
+  cellBackwardAsync?(request: NativeCellRequest): Promise<NativeCellResult>;
 }
 
 export const NATIVE_ABI_VERSION = 1;

@@ -1,0 +1,97 @@
+// Native CPU kernels of ParaRNN's reference cells (shared/DESIGN.md §5): ParaGRU (diagonal
+// Jacobian) and ParaLSTM (2×2 blocks of diagonals, state [c; h]). Plain C++, no Node.
+//
+// The input projection P = x·B + b stays with the caller; the kernels take it precomputed.
+// Layouts (contiguous, batch-first, time-major inside a batch, the same as packages/cells):
+//   projection P  [B, T, 3, D]     gate rows: GRU z, r, c; LSTM f, o, c
+//   A             [3, D]           same gate rows
+//   C             [2, D]           LSTM only (peepholes f, o); null for GRU
+//   states h      [B, T, S]        S = D (GRU) or 2D (LSTM, [c; h])
+//   initial       [B, S] or null   (zero)
+//   jacobians     [B, T, k, k, D]  k = 1 (GRU) or 2 (LSTM): the solver's layout (linear_recurrence.h)
+//
+// Every formula is evaluated in double (the TypeScript reference computes in JS numbers and rounds
+// on store), so float32 results agree with packages/cells up to libm rounding.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "parascan/linear_recurrence.h"
+
+namespace parascan::cells {
+
+enum class CellKind : int32_t { GRU = 0, LSTM = 1 };
+
+template <typename T>
+struct CellParams {
+  CellKind kind = CellKind::GRU;
+  int64_t batch = 0;   // B >= 1
+  int64_t length = 0;  // T >= 1
+  int64_t size = 0;    // D >= 1
+  const T* projection = nullptr;  // [B, T, 3, D]
+  const T* A = nullptr;           // [3, D]
+  const T* C = nullptr;           // [2, D] (LSTM)
+  const T* initial = nullptr;     // [B, S] or null
+  int32_t threads = 0;            // 0: the pool's default
+};
+
+inline int64_t blocksOf(CellKind k) { return k == CellKind::LSTM ? 2 : 1; }
+template <typename T>
+int64_t stateWidth(const CellParams<T>& p) { return blocksOf(p.kind) * p.size; }
+
+// Returns InvalidArgument (with a message) for malformed params, else Ok.
+template <typename T>
+SolveReport checkParams(const CellParams<T>& p);
+
+// The plain sequential loop: out[b, t] = f(out[b, t-1], P[b, t]). NonFinite if a NaN/Inf appeared.
+template <typename T>
+SolveReport sequential(const CellParams<T>& p, T* out);
+
+// For every (b, t) at once: out[b, t] = f(prev, P[b, t]) with prev = states[b, t-1] (t >= 1) or
+// initial[b] (t = 0), and the closed-form Jacobian at the same point when `jacobians` is non-null.
+// `out` may be null (Jacobians only); it must not alias `states`.
+template <typename T>
+SolveReport evaluate(const CellParams<T>& p, const T* states, T* out, T* jacobians);
+
+enum class OnMaxIterations : int32_t { Fallback = 0, Return = 1 };
+
+struct NewtonControls {
+  int32_t maxIterations = 30;
+  double absTol = 0;  // the caller passes the dtype's default (4·eps)
+  double relTol = 0;
+  double damping = 1;  // ω in (0, 1]
+  OnMaxIterations onMaxIterations = OnMaxIterations::Fallback;
+};
+
+enum class Termination : int32_t { Converged = 0, MaxIterations = 1, FallbackSequential = 2 };
+enum class FallbackReason : int32_t { None = 0, NonFinite = 1, Growing = 2, MaxIterations = 3 };
+
+struct NewtonReport {
+  SolveReport solve;  // InvalidArgument for bad params; NonFinite if even the sequential fallback overflowed
+  int32_t iterations = 0;
+  std::vector<double> residuals;  // first guess, then after every update (NaN where non-finite)
+  Termination termination = Termination::Converged;
+  FallbackReason reason = FallbackReason::None;
+  bool stalled = false;
+  double tolerance = 0;
+};
+
+// The whole Newton loop of packages/solvers' solveNewton (policy onDivergence 'fallback') in one
+// call: first guess f(0, x_t); then evaluate + Jacobians (parallel over t), max-norm residual,
+// convergence / stagnation / divergence tests, ONE forward linear solve, h += ω δ. Divergence
+// (non-finite residual, or one growing 2 iterations in a row) runs the sequential loop instead.
+// Memory: `out` (the states), one residual buffer and one Jacobian buffer, all O(B·T·S).
+template <typename T>
+NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* out);
+
+// Backward pass (DESIGN §3) at the forward solution `states`:
+//   lambda [B, T, S] holds g = dL/dh_t on entry (dFinalState already added to the last row) and
+//   λ_t = g_t + J_{t+1}^T λ_{t+1} on return (one reversed linear solve);
+//   dP [B, T, 3, D], dA [3, D], dC [2, D] (LSTM; null for GRU): the VJPs (dA, dC overwritten);
+//   dh0 [B, S]: dL/dh0.
+// The parameter cotangents are in double (like the TS reference); dP feeds the projection's VJP.
+template <typename T>
+SolveReport backward(const CellParams<T>& p, const T* states, T* lambda, double* dP, double* dA, double* dC, T* dh0);
+
+}  // namespace parascan::cells
