@@ -9,7 +9,7 @@
  *   time-d1, d4    B=1, T=2^22, D ∈ {1, 4}: one long stream, parallel in time or not at all
  *   js-*           B=16, T=2^12, D=16: 2^20 state elements, the pure-TS reference vs native
  *   cuda           the shapes above on the GPU, when a CUDA addon and a device are present
- *   cells-gru      ParaGRU forward (@parascan/cells), D=64, T=2^14, B ∈ {1, 8}: js sequential vs the
+ *   cells-gru      ParaGRU forward (@parascan/cells), D=64, T=2^12, B ∈ {1, 8}, through the public forward: js sequential vs the
  *                  native cells kernels (sequential, parallel = TS Newton over native calls, fused)
  */
 import { tryLoadNativeAddon, type NativeAddon } from '@parascan/native';
@@ -439,14 +439,16 @@ const cuda: CaseDef = {
 
 const cellsGru: CaseDef = {
   name: 'cells-gru',
-  title: 'ParaGRU forward through the public API (projection included), float32, D=64, T=2^14, B ∈ {1, 8}',
+  title: 'ParaGRU forward through the public API (projection included), float32, D=64, T=2^12, B ∈ {1, 8}',
   async run(ctx) {
     const addon = cpuAddon();
     if (typeof addon.cellNewton !== 'function' || typeof addon.cellSequential !== 'function') {
       return { case: 'cells-gru', rows: [], skipped: 'this parascan.node predates the cells kernels: rebuild @parascan/native', arraysMiB: 0 };
     }
     const D = 64;
-    const T = ctx.profile === 'smoke' ? 256 : 1 << 14;
+    // The public forward includes the input projection, a plain TS loop for now (BLAS is issue 3
+    // work) that dominates at this size: T = 2^12 keeps the case within its time budget.
+    const T = ctx.profile === 'smoke' ? 256 : 1 << 12;
     const rows: Row[] = [];
     let mib = 0;
     for (const B of [1, 8]) {
@@ -461,7 +463,6 @@ const cellsGru: CaseDef = {
       const bytesMoved = 2 * D * B * T * 4;
       const variants: Array<[CellBackend, Mode]> = [
         ['js', 'sequential'],
-        ['js', 'parallel'],
         ['cpu', 'sequential'],
         ['cpu', 'parallel'],
         ['cpu', 'fused'],
@@ -497,7 +498,7 @@ const cellsGru: CaseDef = {
           target: null,
           met: null,
           memory: EMPTY_MEMORY,
-          note: 'first numbers: the native cell kernels evaluate in double through libm, not vectorised yet',
+          note: 'first numbers: the input projection (plain TS loop) dominates every row; the native cell kernels are not vectorised yet',
         });
       }
     }
