@@ -33,3 +33,24 @@ template <typename T>
 void streamTriad(T* a, const T* b, const T* c, T scalar, int64_t n, int threads);
 
 }  // namespace parascan::cpu
+
+namespace parascan::cpu {
+
+// ParaRNN's per-head input projection (DESIGN §5) over M = B·T points, through BLAS (one GEMM
+// per head and gate):  P[m, g, h·Dh + j] = b[g, h·Dh + j] + Σ_i x[m, h·Di + i] · W[h, i, g, j]
+// with x [M, Din], W [H, Din/H, G, D/H], b [G, D], P [M, G, D]; Di = Din/H, Dh = D/H.
+template <typename T>
+struct ProjectionParams {
+  int64_t points = 0, inputSize = 0, stateSize = 0, heads = 1, gates = 1;
+  const T* x = nullptr;
+  const T* weight = nullptr;
+  const T* bias = nullptr;
+  T* out = nullptr;
+};
+
+// False when this build has no BLAS (PARASCAN_HAVE_BLAS unset) or the sizes are malformed.
+bool projectInputs(const ProjectionParams<float>& p);
+bool projectInputs(const ProjectionParams<double>& p);
+bool haveBlas();
+
+}  // namespace parascan::cpu

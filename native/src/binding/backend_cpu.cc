@@ -53,8 +53,83 @@ Napi::Value BandwidthProbe(const Napi::CallbackInfo& info) {
 }
 }  // namespace
 
+namespace {
+// projectInputs({ x, weight, bias, out, points, inputSize, stateSize, heads, gates }): all arrays of
+// one float dtype, x [M, Din], weight [H, Din/H, G, D/H], bias [G, D], out [M, G, D].
+template <typename T, typename Array>
+Napi::Value ProjectTyped(const Napi::Env& env, const Napi::Object& req, const cpu::ProjectionParams<T>& shape, const char* dtype,
+                         napi_typedarray_type arrayType) {
+  auto fail = [&](const std::string& m) {
+    Napi::TypeError::New(env, "projectInputs (native cpu): " + m).ThrowAsJavaScriptException();
+    return env.Undefined();
+  };
+  const int64_t M = shape.points, Din = shape.inputSize, D = shape.stateSize, G = shape.gates;
+  struct Want {
+    const char* name;
+    int64_t length;
+  } wants[] = {{"x", M * Din}, {"weight", Din * G * D / shape.heads}, {"bias", G * D}, {"out", M * G * D}};
+  T* ptr[4] = {nullptr, nullptr, nullptr, nullptr};
+  for (int i = 0; i < 4; ++i) {
+    const Napi::Value v = req.Get(wants[i].name);
+    const std::string expected = std::string("a ") + dtype + " of length " + std::to_string(wants[i].length);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != arrayType)
+      return fail(std::string("argument `") + wants[i].name + "` must be " + expected);
+    Array a = v.As<Array>();
+    if (static_cast<int64_t>(a.ElementLength()) != wants[i].length)
+      return fail(std::string("argument `") + wants[i].name + "` must be " + expected + "; got length " +
+                  std::to_string(a.ElementLength()));
+    ptr[i] = a.Data();
+  }
+  cpu::ProjectionParams<T> p = shape;
+  p.x = ptr[0];
+  p.weight = ptr[1];
+  p.bias = ptr[2];
+  p.out = ptr[3];
+  if (!cpu::projectInputs(p)) return fail("the sizes are malformed (heads must divide inputSize and stateSize)");
+  return env.Undefined();
+}
+
+Napi::Value ProjectInputs(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "projectInputs (native cpu): expected one request object").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const Napi::Object req = info[0].As<Napi::Object>();
+  int64_t sizes[5];
+  const char* keys[5] = {"points", "inputSize", "stateSize", "heads", "gates"};
+  for (int i = 0; i < 5; ++i) {
+    const Napi::Value v = req.Get(keys[i]);
+    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 1 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
+      Napi::RangeError::New(env, std::string("projectInputs (native cpu): argument `") + keys[i] + "` must be a positive integer")
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    sizes[i] = static_cast<int64_t>(d);
+  }
+  if (sizes[1] % sizes[3] != 0 || sizes[2] % sizes[3] != 0) {
+    Napi::RangeError::New(env, "projectInputs (native cpu): argument `heads` must divide inputSize (" + std::to_string(sizes[1]) +
+                                   ") and stateSize (" + std::to_string(sizes[2]) + "); got " + std::to_string(sizes[3]))
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const Napi::Value x = req.Get("x");
+  const bool f64 = x.IsTypedArray() && x.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
+  if (f64) {
+    cpu::ProjectionParams<double> s;
+    s.points = sizes[0], s.inputSize = sizes[1], s.stateSize = sizes[2], s.heads = sizes[3], s.gates = sizes[4];
+    return ProjectTyped<double, Napi::Float64Array>(env, req, s, "Float64Array", napi_float64_array);
+  }
+  cpu::ProjectionParams<float> s;
+  s.points = sizes[0], s.inputSize = sizes[1], s.stateSize = sizes[2], s.heads = sizes[3], s.gates = sizes[4];
+  return ProjectTyped<float, Napi::Float32Array>(env, req, s, "Float32Array", napi_float32_array);
+}
+}  // namespace
+
 void addExtras(Napi::Env env, Napi::Object exports) {
   addCellFunctions(env, exports);
+  if (cpu::haveBlas()) exports.Set("projectInputs", Napi::Function::New(env, ProjectInputs, "projectInputs"));
   exports.Set("bandwidthProbe", Napi::Function::New(env, BandwidthProbe, "bandwidthProbe"));
   exports.Set("setThreads", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
     const Napi::Env env = info.Env();

@@ -296,10 +296,17 @@ export abstract class ParaCell {
     return { points, inputSize: this.inputSize, stateSize: this.stateSize, heads: this.heads, gates: this.gates };
   }
 
-  /** P = x·B + b per head, [M, G, D]. */
-  protected projectAll(x: FloatArray, points: number): FloatArray {
+  /**
+   * P = x·B + b per head, [M, G, D]. With an addon that has BLAS (backend 'cpu'), one GEMM per
+   * head and gate in native code; otherwise the TypeScript loop.
+   */
+  protected projectAll(x: FloatArray, points: number, addon: NativeAddon | null = null): FloatArray {
     const P = allocate(this.dtype, points * this.gates * this.stateSize);
-    project(this.shape(points), x, this.Bw, this.bias, P);
+    if (addon?.projectInputs) {
+      addon.projectInputs({ ...this.shape(points), x, weight: this.Bw, bias: this.bias, out: P });
+    } else {
+      project(this.shape(points), x, this.Bw, this.bias, P);
+    }
     return P;
   }
 
@@ -368,8 +375,8 @@ export abstract class ParaCell {
     }
     const T = this.checkInput(op, x, batch);
     const h0 = this.checkState(op, 'options.h0', o['h0'], batch);
-    const P = this.projectAll(x, batch * T);
     const addon = backend === 'cpu' ? this.nativeAddon(op) : null;
+    const P = this.projectAll(x, batch * T, addon);
     const system = addon ? this.nativeSystem(op, addon, P, batch, T) : this.system(P, batch, T);
     const controls = { ...(options.newton ?? {}), backend };
     const result =

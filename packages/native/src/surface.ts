@@ -133,6 +133,15 @@ export interface NativeAddon {
   /** CPU, for tests: force the instruction set ('baseline' | 'avx2' | 'avx512'); throws if unsupported. */
   setIsa?(isa: string): void;
   /**
+   * CPU, present when the addon was built with BLAS (OpenBLAS, static): ParaRNN's per-head input
+   * projection P[m, g, h·Dh + j] = bias[g, h·Dh + j] + Σ_i x[m, h·Di + i] · weight[h, i, g, j] over
+   * M = points rows; x [M, Din], weight [H, Din/H, G, D/H], bias [G, D], out [M, G, D], one dtype.
+   */
+  projectInputs?(request: {
+    points: number; inputSize: number; stateSize: number; heads: number; gates: number;
+    x: FloatArray; weight: FloatArray; bias: FloatArray; out: FloatArray;
+  }): void;
+  /**
    * CPU, for benchmarks: STREAM-style memory probes on the solver's own thread pool.
    * 'copy': a = b. 'triad': a = b + 3·c. Float32Arrays of one length; threads 0 = all.
    */
