@@ -3,9 +3,7 @@
 // iterations on well-conditioned cells, and fall back to (exactly) the sequential answer when the
 // cell is made unstable; malformed params are rejected.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,19 +13,6 @@
 using namespace parascan;
 using namespace parascan::testing;
 
-namespace parascan::testing {
-Counter& counter() {
-  static Counter c;
-  return c;
-}
-uint64_t testSeed() {
-  static uint64_t seed = [] {
-    if (const char* s = std::getenv("PARASCAN_TEST_SEED")) return static_cast<uint64_t>(std::strtoull(s, nullptr, 10));
-    return static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count());
-  }();
-  return seed;
-}
-}  // namespace parascan::testing
 
 namespace {
 

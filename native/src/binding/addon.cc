@@ -3,9 +3,9 @@
 // nothing of Node. Friendly validation happens in TypeScript first; the checks here are the
 // last line of defence, so a bad call throws instead of crashing the process.
 //
-// Async calls follow the baton pattern: everything the worker thread needs is copied into a
-// plain C++ struct, and the JS arrays it points into are held by persistent references until
-// the promise settles, so the garbage collector cannot free them mid-solve.
+// Async calls follow the baton pattern (promise_worker.h): everything the worker thread needs is
+// copied into a plain C++ struct, and the JS arrays it points into are held by persistent
+// references until the promise settles, so the garbage collector cannot free them mid-solve.
 #include <napi.h>
 
 #include <cmath>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "promise_worker.h"
 #include "parascan/linear_recurrence.h"
 
 namespace parascan::binding {
@@ -243,51 +244,14 @@ Napi::Value SolveSync(const Napi::CallbackInfo& info) {
   return result;
 }
 
-class SolveWorker : public Napi::AsyncWorker {
- public:
-  SolveWorker(Napi::Env env, Napi::Object request, std::unique_ptr<SolveBaton> baton)
-      : Napi::AsyncWorker(env, "parascan:solveLinearRecurrence"), deferred_(Napi::Promise::Deferred::New(env)),
-        baton_(std::move(baton)) {
-    // Keep the request's arrays alive (and reachable) until the promise settles.
-    for (const char* key : {"jacobians", "rhs", "initial", "out"}) {
-      const Napi::Value v = request.Get(key);
-      if (v.IsObject()) keepAlive_.push_back(Napi::Persistent(v.As<Napi::Object>()));
-    }
-  }
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
- protected:
-  void Execute() override { runBaton(*baton_); }  // worker thread: no JS here
-  void OnOK() override {
-    Napi::Error error;
-    Napi::Value result = resultOrError(Env(), *baton_, &error);
-    if (!error.IsEmpty())
-      deferred_.Reject(error.Value());
-    else
-      deferred_.Resolve(result);
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::unique_ptr<SolveBaton> baton_;
-  std::vector<Napi::ObjectReference> keepAlive_;
-};
-
 Napi::Value SolveAsync(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   auto baton = std::make_unique<SolveBaton>();
-  if (!parseRequest(info, *baton)) {
-    // Report argument errors through the promise, like every other failure of an async call.
-    Napi::Error e = env.GetAndClearPendingException();
-    auto deferred = Napi::Promise::Deferred::New(env);
-    deferred.Reject(e.Value());
-    return deferred.Promise();
-  }
-  auto* worker = new SolveWorker(env, info[0].As<Napi::Object>(), std::move(baton));
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  if (!parseRequest(info, *baton)) return rejectWithPendingException(env);
+  using Worker = PromiseWorker<SolveBaton, runBaton, resultOrError>;
+  return (new Worker(env, "parascan:solveLinearRecurrence", info[0].As<Napi::Object>(), {"jacobians", "rhs", "initial", "out"},
+                     std::move(baton)))
+      ->queue();
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) { return binding::info(info.Env()); }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "backend.h"
+#include "promise_worker.h"
 #include "parascan/cells.h"
 
 namespace parascan::binding {
@@ -340,35 +341,6 @@ Napi::Value result(Napi::Env env, const CellBaton& b, Napi::Error* error) {
   return o;
 }
 
-class CellWorker : public Napi::AsyncWorker {
- public:
-  CellWorker(Napi::Env env, Napi::Object request, std::unique_ptr<CellBaton> baton)
-      : Napi::AsyncWorker(env, "parascan:cells"), deferred_(Napi::Promise::Deferred::New(env)), baton_(std::move(baton)) {
-    for (const char* key : {"projection", "A", "C", "initial", "out", "states", "jacobians", "lambda", "dP", "dA", "dC", "dh0"}) {
-      const Napi::Value v = request.Get(key);
-      if (v.IsObject()) keepAlive_.push_back(Napi::Persistent(v.As<Napi::Object>()));
-    }
-  }
-  Napi::Promise Promise() const { return deferred_.Promise(); }
-
- protected:
-  void Execute() override { run(*baton_); }
-  void OnOK() override {
-    Napi::Error error;
-    Napi::Value r = result(Env(), *baton_, &error);
-    if (!error.IsEmpty())
-      deferred_.Reject(error.Value());
-    else
-      deferred_.Resolve(r);
-  }
-  void OnError(const Napi::Error& e) override { deferred_.Reject(e.Value()); }
-
- private:
-  Napi::Promise::Deferred deferred_;
-  std::unique_ptr<CellBaton> baton_;
-  std::vector<Napi::ObjectReference> keepAlive_;
-};
-
 template <Op op>
 Napi::Value Sync(const Napi::CallbackInfo& info) {
   CellBaton baton;
@@ -384,16 +356,12 @@ template <Op op>
 Napi::Value Async(const Napi::CallbackInfo& info) {
   const Napi::Env env = info.Env();
   auto baton = std::make_unique<CellBaton>();
-  if (!parse(op, info, *baton)) {
-    Napi::Error e = env.GetAndClearPendingException();
-    auto deferred = Napi::Promise::Deferred::New(env);
-    deferred.Reject(e.Value());
-    return deferred.Promise();
-  }
-  auto* worker = new CellWorker(env, info[0].As<Napi::Object>(), std::move(baton));
-  Napi::Promise promise = worker->Promise();
-  worker->Queue();
-  return promise;
+  if (!parse(op, info, *baton)) return rejectWithPendingException(env);
+  using Worker = PromiseWorker<CellBaton, run, result>;
+  return (new Worker(env, "parascan:cells", info[0].As<Napi::Object>(),
+                     {"projection", "A", "C", "initial", "out", "states", "jacobians", "lambda", "dP", "dA", "dC", "dh0"},
+                     std::move(baton)))
+      ->queue();
 }
 
 template <Op op>
