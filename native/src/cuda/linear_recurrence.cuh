@@ -693,4 +693,22 @@ SequentialPlan planSequential(int64_t batch, int64_t k, int64_t lanes) {
   return plan;
 }
 
+// The generic kernel's arguments over a 256-byte zeroed status scratch (launcher and emulator alike).
+template <typename T>
+SequentialArgs<T> sequentialArgs(const ::parascan::LinearRecurrenceParams<T>& p, const SequentialPlan& plan, unsigned char* scratch) {
+  SequentialArgs<T> args;
+  args.jacobians = p.jacobians;
+  args.rhs = p.rhs;
+  args.initial = p.initial;
+  args.out = p.out;
+  args.length = p.length;
+  args.blockSize = p.blockSize;
+  args.lanes = p.lanes;
+  args.groupLanes = plan.groupLanes;
+  args.groups = plan.groups;
+  args.reverse = p.direction == ::parascan::Direction::Reverse ? 1 : 0;
+  args.control = reinterpret_cast<int32_t*>(scratch);
+  return args;
+}
+
 }  // namespace parascan::cuda::kernels

@@ -229,18 +229,7 @@ SolveReport runSequential(const LinearRecurrenceParams<T>& p, cudaStream_t strea
   if (!checkCuda(cudaMemsetAsync(scratch.bytes(), 0, 256, stream), report, "cudaMemsetAsync of the status word"))
     return report;
 
-  kernels::SequentialArgs<T> args;
-  args.jacobians = p.jacobians;
-  args.rhs = p.rhs;
-  args.initial = p.initial;
-  args.out = p.out;
-  args.length = p.length;
-  args.blockSize = p.blockSize;
-  args.lanes = p.lanes;
-  args.groupLanes = plan.groupLanes;
-  args.groups = plan.groups;
-  args.reverse = p.direction == Direction::Reverse ? 1 : 0;
-  args.control = reinterpret_cast<int32_t*>(scratch.bytes());
+  const kernels::SequentialArgs<T> args = kernels::sequentialArgs(p, plan, scratch.bytes());
   kernel<<<static_cast<unsigned>(plan.blocks), plan.threads, static_cast<size_t>(plan.sharedBytes), stream>>>(args);
   if (!checkCuda(cudaGetLastError(), report, "launch of linearRecurrenceSequentialKernel")) return report;
   return finishSolve(report, stream, args.control + 1, scratch);

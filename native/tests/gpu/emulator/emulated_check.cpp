@@ -51,18 +51,7 @@ template <typename T>
 int32_t runSequential(const LinearRecurrenceParams<T>& p) {
   const kernels::SequentialPlan plan = kernels::planSequential<T>(p.batch, p.blockSize, p.lanes);
   Scratch scratch(256);
-  kernels::SequentialArgs<T> args;
-  args.jacobians = p.jacobians;
-  args.rhs = p.rhs;
-  args.initial = p.initial;
-  args.out = p.out;
-  args.length = p.length;
-  args.blockSize = p.blockSize;
-  args.lanes = p.lanes;
-  args.groupLanes = plan.groupLanes;
-  args.groups = plan.groups;
-  args.reverse = p.direction == Direction::Reverse ? 1 : 0;
-  args.control = reinterpret_cast<int32_t*>(scratch.bytes());
+  const kernels::SequentialArgs<T> args = kernels::sequentialArgs(p, plan, scratch.bytes());
   device::emulateLaunch(kernels::linearRecurrenceSequentialKernel<T>, args, plan.blocks, plan.threads,
                         static_cast<size_t>(plan.sharedBytes), kConcurrentBlocks);
   return args.control[1];
