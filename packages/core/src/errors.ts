@@ -12,7 +12,8 @@ export type ParascanErrorCode =
   | 'NON_FINITE'
   | 'NATIVE_UNAVAILABLE'
   | 'DEVICE_ERROR'
-  | 'DIVERGED';
+  | 'DIVERGED'
+  | 'INVALID_DATA';
 
 export interface ParascanErrorDetails {
   operation: string;
@@ -52,6 +53,15 @@ export function invalidArgument(operation: string, argument: string, expected: s
 export function nonFinite(operation: string, where: string, hint?: string, argument?: string): ParascanError {
   const message = `${operation}: ${where}.${hint ? ` ${hint}` : ''}`;
   return new ParascanError('NON_FINITE', message, { operation, argument, hint });
+}
+
+/**
+ * Bad content in a data file or a stored artefact (a CSV, a corpus, a checkpoint): `op: SOURCE: PROBLEM. FIX`.
+ * `source` says where (a path, with a line and column when known) so the user can go and fix it.
+ */
+export function dataError(operation: string, source: string, problem: string, fix?: string, cause?: unknown): ParascanError {
+  const message = `${operation}: ${source}: ${problem}.${fix ? ` ${fix}` : ''}`;
+  return new ParascanError('INVALID_DATA', message, { operation, argument: source, got: problem, hint: fix }, { cause });
 }
 
 export function nativeUnavailable(operation: string, reason: string, fixes: string[], cause?: unknown): ParascanError {
