@@ -142,6 +142,15 @@ export interface NativeAddon {
     x: FloatArray; weight: FloatArray; bias: FloatArray; out: FloatArray;
   }): void;
   /**
+   * CPU, present when the addon was built with BLAS: row-major C = alpha·op(A)·op(B) + beta·C
+   * (cblas_sgemm/dgemm). transA: A is stored k×m; transB: B is stored n×k. One dtype for a, b, c;
+   * c must not overlap a or b. @parascan/nn validates every argument before calling it.
+   */
+  gemm?(request: {
+    transA: boolean; transB: boolean; m: number; n: number; k: number; alpha: number;
+    a: FloatArray; lda: number; b: FloatArray; ldb: number; beta: number; c: FloatArray; ldc: number;
+  }): void;
+  /**
    * CPU, for benchmarks: STREAM-style memory probes on the solver's own thread pool.
    * 'copy': a = b. 'triad': a = b + 3·c. Float32Arrays of one length; threads 0 = all.
    */
