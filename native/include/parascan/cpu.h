@@ -54,3 +54,27 @@ bool projectInputs(const ProjectionParams<double>& p);
 bool haveBlas();
 
 }  // namespace parascan::cpu
+
+namespace parascan::cpu {
+
+// General row-major matrix product through BLAS: C[m×n] = alpha·op(A)·op(B) + beta·C, where
+// op(A) = A (stored m×k) or Aᵀ (transA: stored k×m), op(B) = B (k×n) or Bᵀ (transB: n×k); element
+// (i, j) of a stored matrix X is X[i·ldX + j]. beta = 0: C is not read (BLAS convention).
+template <typename T>
+struct GemmParams {
+  bool transA = false, transB = false;
+  int64_t m = 0, n = 0, k = 0;
+  T alpha = 1, beta = 0;
+  const T* a = nullptr;
+  int64_t lda = 0;
+  const T* b = nullptr;
+  int64_t ldb = 0;
+  T* c = nullptr;
+  int64_t ldc = 0;
+};
+
+// False when this build has no BLAS, or a size/leading dimension is malformed or beyond int.
+bool gemm(const GemmParams<float>& p);
+bool gemm(const GemmParams<double>& p);
+
+}  // namespace parascan::cpu

@@ -9,6 +9,8 @@ const char* const kBackendName = "cpu";
 
 // cells_binding.cc: cellSequential / cellEvaluate / cellNewton / cellBackward (+ ...Async).
 void addCellFunctions(Napi::Env env, Napi::Object exports);
+// gemm_binding.cc: gemm (present when built with BLAS).
+void addGemmFunctions(Napi::Env env, Napi::Object exports);
 
 SolveReport solve(const LinearRecurrenceParams<float>& p) { return cpu::solveLinearRecurrence(p); }
 SolveReport solve(const LinearRecurrenceParams<double>& p) { return cpu::solveLinearRecurrence(p); }
@@ -129,6 +131,7 @@ Napi::Value ProjectInputs(const Napi::CallbackInfo& info) {
 
 void addExtras(Napi::Env env, Napi::Object exports) {
   addCellFunctions(env, exports);
+  addGemmFunctions(env, exports);
   if (cpu::haveBlas()) exports.Set("projectInputs", Napi::Function::New(env, ProjectInputs, "projectInputs"));
   exports.Set("bandwidthProbe", Napi::Function::New(env, BandwidthProbe, "bandwidthProbe"));
   exports.Set("setThreads", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {

@@ -137,14 +137,17 @@ export class ParaRNNBlock {
     const a = this.alpha;
     for (let i = 0; i < out.length; i++) out[i] = x[i]! + a * o[i]!;
     let mlp: BlockCache['mlp'] = null;
+    let y = out;
     if (this.mlp) {
+      // A new array: the MLP's norm keeps `out` as its cached input.
       const { y: h2, cache: nc } = this.mlpNorm!.forward(out, N);
       const { y: m, cache } = this.mlp.forward(h2, N, run);
-      for (let i = 0; i < out.length; i++) out[i] += a * m[i]!;
+      y = allocate(dtype, N * d);
+      for (let i = 0; i < y.length; i++) y[i] = out[i]! + a * m[i]!;
       mlp = { normCache: nc, h: h2, cache };
     }
     return {
-      y: out,
+      y,
       cache: { normCache, h, u, conv, s, cellCache: cellOut.cache, outNormCache, z, mlp },
       iterations: cellOut.diagnostics.iterations,
     };
