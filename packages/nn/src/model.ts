@@ -281,6 +281,15 @@ export class ParaRNNModel implements TrainableModel {
     const op = `${this.config.type === 'lm' ? 'LanguageModel' : 'Regressor'}.${name}`;
     const { run } = this.resolveRun(op, options);
     const { B, T, input, tokens, series, mask } = this.checkBatch(op, batch);
+    // An optimiser step that overflowed shows up here, named, rather than deep inside a layer.
+    for (const p of this.params) {
+      const d = p.data;
+      for (let i = 0; i < d.length; i++) {
+        if (!Number.isFinite(d[i]!)) {
+          throw nonFinite(op, `parameter ${p.name} holds a non-finite value at [${unravelIndex(i, p.shape).join(', ')}] (${d[i]})`, 'The parameters diverged: lower the learning rate or restore a checkpoint.');
+        }
+      }
+    }
     if (withGrad) for (const p of this.params) p.grad.fill(0);
     const { out, state } = this.forwardAll(input, B, T, run);
     let result: StepResult;

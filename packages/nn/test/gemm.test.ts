@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { ParascanError, type Dtype, type FloatArray } from '@parascan/core';
 import { assertClose, toleranceFor } from '@parascan/core/testing';
-import { gemm, nativeGemmAddon, type GemmRequest } from '@parascan/nn';
+import { gemm, nativeGemmAddon, type GemmRequest } from '../src/index.js';
 import { RUN_SEED, caseRng } from './helpers.js';
 
 const native = nativeGemmAddon();

@@ -19,7 +19,7 @@ import {
   softmaxCrossEntropy,
   type LayerContext,
   type LiveParameter,
-} from '@parascan/nn';
+} from '../src/index.js';
 import { caseRng, checkFiniteDifferences, dot, sampleIndices } from './helpers.js';
 
 const CTX: LayerContext = { gemm: defaultGemmBackend() };
