@@ -17,6 +17,7 @@ import { ParaGRU, type CellBackend, type Mode } from '@parascan/cells';
 import { solveLinearRecurrence, type LinearRecurrenceOptions, type Method } from '@parascan/solvers';
 
 import type { Profile } from './args.js';
+import { nnGemm } from './cases-nn.js';
 import { takeSchedule } from './instrument.js';
 import { MiB, fillUniform, timeIt, type Budget } from './measure.js';
 import type { CaseResult, Dtype, Row, Section, Target } from './types.js';
@@ -526,6 +527,7 @@ export const CASES: CaseDef[] = [
   jsCase('block', 2),
   jsParallelCase('block', 2),
   cellsGru,
+  nnGemm,
   cuda,
 ];
 

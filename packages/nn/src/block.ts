@@ -166,7 +166,7 @@ export class ParaRNNBlock {
       for (let i = 0; i < dm.length; i++) dm[i] = a * dy[i]!;
       const dh2 = this.mlp.backward(dm, cache.mlp.cache, N, run);
       const { dx: dxn } = this.mlpNorm!.backward(dh2, cache.mlp.normCache, N);
-      for (let i = 0; i < dx.length; i++) dx[i] += dxn[i]!;
+      for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + dxn[i]!;
     }
     const dO = allocate(dtype, N * d);
     for (let i = 0; i < dO.length; i++) dO[i] = a * dx[i]!;
@@ -176,7 +176,7 @@ export class ParaRNNBlock {
     for (const [key, p] of this.cellParameters) {
       const g = cellGrads.grads[key];
       if (!g) throw new ParascanError('INVALID_ARGUMENT', `${this.name}: the cell returned no gradient for ${key}`, { operation: 'ParaRNNBlock.backward' });
-      for (let i = 0; i < g.length; i++) p.grad[i] += g[i]!;
+      for (let i = 0; i < g.length; i++) p.grad[i] = p.grad[i]! + g[i]!;
     }
     const dconv = siluBackward(cache.conv, cellGrads.dx);
     const du = this.conv.backward(cache.u, dconv, batch, length);
@@ -188,7 +188,7 @@ export class ParaRNNBlock {
     const dh = this.inProj.backward(cache.h, dp, N, run)!;
     const { dx: dxn } = this.norm.backward(dh, cache.normCache, N);
     // Then the mixer's branch: dL/dx = dL/dx' + (its path through norm, projections, conv, cell).
-    for (let i = 0; i < dx.length; i++) dx[i] += dxn[i]!;
+    for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + dxn[i]!;
     return dx;
   }
 }

@@ -170,7 +170,7 @@ export function gemmJs(
       for (let p = 0; p < k; p++) {
         const av = a[i * sai + p * sap]!;
         const bo = p * sbp;
-        for (let j = 0; j < n; j++) row[j] += av * b[bo + j]!;
+        for (let j = 0; j < n; j++) row[j] = row[j]! + av * b[bo + j]!;
       }
     } else {
       for (let j = 0; j < n; j++) {

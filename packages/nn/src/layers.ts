@@ -137,7 +137,7 @@ export class Embedding {
     for (let r = 0; r < ids.length; r++) {
       const go = ids[r]! * d;
       const yo = r * d;
-      for (let j = 0; j < d; j++) G[go + j] += dy[yo + j]!;
+      for (let j = 0; j < d; j++) G[go + j] = G[go + j]! + dy[yo + j]!;
     }
   }
 }
@@ -217,7 +217,7 @@ export class RMSNorm {
           dgate![o + j] = g * n * w[j]! * siluGrad(gv);
           g *= silu(gv);
         }
-        gw[j] += g * n;
+        gw[j] = gw[j]! + g * n;
         u[j] = g * w[j]!;
         dot += u[j]! * n;
       }
@@ -261,7 +261,7 @@ export class CausalConv {
         for (let c = 0; c < C; c++) y[yo + c] = bias[c]!;
         for (let j = Math.max(0, K - 1 - t); j < K; j++) {
           const xo = (b * length + t - (K - 1) + j) * C;
-          for (let c = 0; c < C; c++) y[yo + c] += w[c * K + j]! * x[xo + c]!;
+          for (let c = 0; c < C; c++) y[yo + c] = y[yo + c]! + w[c * K + j]! * x[xo + c]!;
         }
       }
     }
@@ -279,13 +279,13 @@ export class CausalConv {
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < length; t++) {
         const yo = (b * length + t) * C;
-        for (let c = 0; c < C; c++) gb[c] += dy[yo + c]!;
+        for (let c = 0; c < C; c++) gb[c] = gb[c]! + dy[yo + c]!;
         for (let j = Math.max(0, K - 1 - t); j < K; j++) {
           const xo = (b * length + t - (K - 1) + j) * C;
           for (let c = 0; c < C; c++) {
             const g = dy[yo + c]!;
-            gw[c * K + j] += g * x[xo + c]!;
-            dx[xo + c] += g * w[c * K + j]!;
+            gw[c * K + j] = gw[c * K + j]! + g * x[xo + c]!;
+            dx[xo + c] = dx[xo + c]! + g * w[c * K + j]!;
           }
         }
       }

@@ -28,5 +28,5 @@ export interface LayerContext {
 
 /** dst[i] += src[i] */
 export function addInto(dst: FloatArray, src: ArrayLike<number>): void {
-  for (let i = 0; i < dst.length; i++) dst[i] += src[i]!;
+  for (let i = 0; i < dst.length; i++) dst[i] = dst[i]! + src[i]!;
 }

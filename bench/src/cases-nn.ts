@@ -1,0 +1,132 @@
+/**
+ * `nn-gemm`: the matrix products of @parascan/nn's layers against raw OpenBLAS on the same shapes,
+ * in the same process, one right after the other.
+ *
+ * Shapes: the Linear layers of a d = 128, 2-layer language model (vocab 256) over N = B·T = 8·256
+ * rows: per layer in_proj 128→256 and out_proj 128→128, then the head 128→256. One "step" is, for
+ * every Linear, its forward (y = x·Wᵀ) and backward (dW += dyᵀ·x, dx = dy·W): 15 products.
+ *
+ *   raw-sgemm:    the 15 products through the addon's `gemm` directly, outputs preallocated
+ *   nn-linear:    Linear.forward + Linear.backward of @parascan/nn (validation, output allocation
+ *                 and all), target ≥ 70 % of raw-sgemm's speed (raw time / our time ≥ 0.7)
+ *
+ * @parascan/nn is not a dependency of the bench package (the lockfile is shared and frozen), so it
+ * is imported from its sources by path; tsx runs them directly.
+ */
+import { tryLoadNativeAddon } from '@parascan/native';
+
+import { createRng } from '@parascan/core';
+
+import { Linear } from '../../packages/nn/src/layers.js';
+
+import type { CaseDef } from './cases.js';
+import { MiB, fillUniform, timeIt } from './measure.js';
+import type { Row, Timing } from './types.js';
+
+interface Shape {
+  name: string;
+  inF: number;
+  outF: number;
+}
+
+function lmShapes(d: number, layers: number, vocab: number): Shape[] {
+  const s: Shape[] = [];
+  for (let l = 0; l < layers; l++) {
+    s.push({ name: `layers.${l}.in_proj`, inF: d, outF: 2 * d }, { name: `layers.${l}.out_proj`, inF: d, outF: d });
+  }
+  s.push({ name: 'head', inF: d, outF: vocab });
+  return s;
+}
+
+export const nnGemm: CaseDef = {
+  name: 'nn-gemm',
+  title: '@parascan/nn Linear forward+backward vs raw OpenBLAS sgemm, shapes of a d=128 2-layer LM (vocab 256), float32',
+  async run(ctx) {
+    const r = tryLoadNativeAddon('cpu');
+    if ('error' in r || typeof r.addon.gemm !== 'function') {
+      return { case: 'nn-gemm', rows: [], skipped: 'the native addon has no gemm (built without OpenBLAS, or stale: rebuild @parascan/native)', arraysMiB: 0 };
+    }
+    const addon = r.addon;
+    const gemm = addon.gemm!.bind(addon);
+    const [B, T] = ctx.profile === 'smoke' ? [2, 32] : [8, 256];
+    const N = B * T;
+    const d = 128;
+    const shapes = lmShapes(d, 2, 256);
+    const rng = createRng(17);
+    const ctxGemm = { gemm: 'cpu' as const };
+    addon.setThreads?.(ctx.threads);
+    let bytes = 0;
+    let flops = 0;
+    const items = shapes.map((s, i) => {
+      const layer = new Linear(s.name, s.inF, s.outF, 'float32', rng);
+      const x = new Float32Array(N * s.inF);
+      const dy = new Float32Array(N * s.outF);
+      fillUniform(x, -1, 1, 100 + i);
+      fillUniform(dy, -1, 1, 200 + i);
+      // Preallocated outputs of the raw calls.
+      const y = new Float32Array(N * s.outF);
+      const dx = new Float32Array(N * s.inF);
+      const dW = new Float32Array(s.outF * s.inF);
+      // Operand bytes of the three products (A, B read, C written), and their flops.
+      bytes += 3 * (N * s.inF + s.inF * s.outF + N * s.outF) * 4;
+      flops += 3 * 2 * N * s.inF * s.outF;
+      return { s, layer, x, dy, y, dx, dW };
+    });
+    let mib = 0;
+    for (const it of items) mib += (it.x.length + it.dy.length + it.y.length + it.dx.length + it.dW.length * 3) * 4;
+    mib /= MiB;
+
+    const raw = (): void => {
+      for (const { s, layer, x, dy, y, dx, dW } of items) {
+        const W = layer.weight.data;
+        gemm({ transA: false, transB: true, m: N, n: s.outF, k: s.inF, alpha: 1, a: x, lda: s.inF, b: W, ldb: s.inF, beta: 0, c: y, ldc: s.outF });
+        gemm({ transA: true, transB: false, m: s.outF, n: s.inF, k: N, alpha: 1, a: dy, lda: s.outF, b: x, ldb: s.inF, beta: 1, c: dW, ldc: s.inF });
+        gemm({ transA: false, transB: false, m: N, n: s.inF, k: s.outF, alpha: 1, a: dy, lda: s.outF, b: W, ldb: s.inF, beta: 0, c: dx, ldc: s.inF });
+      }
+    };
+    const layers = (): void => {
+      for (const { layer, x, dy } of items) {
+        layer.forward(x, N, ctxGemm);
+        layer.backward(x, dy, N, ctxGemm);
+      }
+    };
+
+    const shape = `N=B·T=${B}·${T} d=128 L=2 V=256`;
+    const row = (id: string, method: string, timing: Timing, ours: boolean): Row => ({
+      id: `nn-gemm/${id}`,
+      case: 'nn-gemm',
+      section: 'throughput',
+      backend: 'cpu',
+      method,
+      schedule: 'openblas sgemm',
+      dtype: 'float32',
+      structure: null,
+      shape,
+      threads: ctx.threads,
+      bytesMoved: bytes,
+      timing,
+      gbps: bytes / (timing.medianMs * 1e6),
+      gbpsBest: bytes / (timing.minMs * 1e6),
+      triadRef: null,
+      pctOfTriad: null,
+      pctOfTriadBest: null,
+      baselineRef: ours ? 'nn-gemm/raw-sgemm' : null,
+      baselineLabel: ours ? 'raw sgemm (speed fraction)' : null,
+      speedup: null,
+      speedupBest: null,
+      target: ours ? { metric: 'speedup', min: 0.7, text: '>= 0.7x raw sgemm' } : null,
+      met: null,
+      memory: { peakRssMiB: 0, startRssMiB: 0, arraysMiB: 0, isolated: false },
+      note: `${(flops / 1e9).toFixed(2)} GFLOP per step (15 products); ${(flops / (timing.medianMs * 1e6)).toFixed(1)} GFLOP/s at the median`,
+    });
+    const rows: Row[] = [];
+    try {
+      const rawTiming = await timeIt('nn-gemm/raw-sgemm', raw, ctx.budget);
+      rows.push(row('raw-sgemm', 'raw gemm', rawTiming, false));
+      rows.push(row('nn-linear', 'Linear fwd+bwd', await timeIt('nn-gemm/nn-linear', layers, ctx.budget), true));
+    } finally {
+      addon.setThreads?.(0);
+    }
+    return { case: 'nn-gemm', rows, arraysMiB: mib };
+  },
+};
