@@ -51,14 +51,25 @@ export function softmaxCrossEntropy(
       }
     }
     if (!Number.isFinite(max)) throw nonFinite(op, `the logits of row ${r} are not all finite (max ${max})`, 'The model diverged: lower the learning rate or check the inputs.');
+    // One exp per logit: kept in the gradient row (float64 sum), normalised below.
     let sum = 0;
-    for (let v = 0; v < vocab; v++) sum += Math.exp(logits[o + v]! - max);
-    const lse = max + Math.log(sum);
-    total += lse - logits[o + t]!;
+    if (dlogits) {
+      for (let v = 0; v < vocab; v++) {
+        const e = Math.exp(logits[o + v]! - max);
+        dlogits[o + v] = e;
+        sum += e;
+      }
+    } else {
+      for (let v = 0; v < vocab; v++) sum += Math.exp(logits[o + v]! - max);
+    }
+    total += max + Math.log(sum) - logits[o + t]!;
     if (arg === t) correct++;
     if (dlogits) {
-      const scale = 1 / count;
-      for (let v = 0; v < vocab; v++) dlogits[o + v] = (Math.exp(logits[o + v]! - lse) - (v === t ? 1 : 0)) * scale;
+      // (softmax − onehot) / count; the softmax from the stored exps (in float32 they carry one
+      // rounding, below the float32 tolerance of the gradient).
+      const scale = 1 / (count * sum);
+      for (let v = 0; v < vocab; v++) dlogits[o + v] = dlogits[o + v]! * scale;
+      dlogits[o + t] = dlogits[o + t]! - 1 / count;
     }
   }
   return { loss: count > 0 ? total / count : 0, count, correct, dlogits };

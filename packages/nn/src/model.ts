@@ -222,7 +222,7 @@ export class ParaRNNModel implements TrainableModel {
 
   // ---- forward / backward ----------------------------------------------------------------------
 
-  private forwardAll(input: Int32Array | FloatArray, B: number, T: number, run: BlockRun): { out: FloatArray; state: ForwardState } {
+  private *forwardAll(input: Int32Array | FloatArray, B: number, T: number, run: BlockRun): Generator<void, { out: FloatArray; state: ForwardState }> {
     const N = B * T;
     let x = this.embedding ? this.embedding.forward(input as Int32Array) : this.inputLayer!.forward(input as FloatArray, N, run);
     const blockCaches: unknown[] = [];
@@ -232,19 +232,21 @@ export class ParaRNNModel implements TrainableModel {
       blockCaches.push(r.cache);
       iterations = Math.max(iterations, r.iterations);
       x = r.y;
+      yield;
     }
     const { y: headInput, cache: normCache } = this.norm.forward(x, N);
     const out = this.head.forward(headInput, N, run);
     return { out, state: { batch: B, length: T, input, blockCaches, normCache, headInput, iterations } };
   }
 
-  private backwardAll(dout: FloatArray, s: ForwardState, run: BlockRun): void {
+  private *backwardAll(dout: FloatArray, s: ForwardState, run: BlockRun): Generator<void, void> {
     const { batch: B, length: T } = s;
     const N = B * T;
     const dh = this.head.backward(s.headInput, dout, N, run)!;
     let dx = this.norm.backward(dh, s.normCache, N).dx;
     for (let l = this.blocks.length - 1; l >= 0; l--) {
       dx = this.blocks[l]!.backward(dx, s.blockCaches[l] as Parameters<ParaRNNBlock['backward']>[1], B, T, run);
+      yield;
     }
     if (this.embedding) this.embedding.backward(s.input as Int32Array, dx);
     else this.inputLayer!.backward(s.input as FloatArray, dx, N, run, false);
@@ -266,18 +268,32 @@ export class ParaRNNModel implements TrainableModel {
     }
     const T = len / per;
     const input = this.config.type === 'lm' ? this.checkTokens(op, 'inputs', inputs, B, T) : this.toDtype(this.checkSeries(op, 'inputs', inputs, B, T, this.config.inputFeatures!));
-    return this.forwardAll(input, B, T, run).out;
+    return runToEnd(this.forwardAll(input, B, T, run)).out;
   }
 
   lossAndGrad(batch: Batch, options?: RunOptions): StepResult {
-    return this.step('lossAndGrad', batch, options, true);
+    return runToEnd(this.step('lossAndGrad', batch, options, true));
   }
 
   evaluate(batch: Batch, options?: RunOptions): StepResult {
-    return this.step('evaluate', batch, options, false);
+    return runToEnd(this.step('evaluate', batch, options, false));
   }
 
-  private step(name: string, batch: Batch, options: RunOptions | undefined, withGrad: boolean): StepResult {
+  /**
+   * As lossAndGrad, but hands the event loop back between layers (forward and backward), so timers,
+   * I/O and signals get served during a long step. Each layer itself still runs to completion on
+   * this thread. Do not touch the parameters until the promise settles.
+   */
+  lossAndGradAsync(batch: Batch, options?: RunOptions): Promise<StepResult> {
+    return runYielding(this.step('lossAndGradAsync', batch, options, true));
+  }
+
+  /** As evaluate, yielding to the event loop between layers. */
+  evaluateAsync(batch: Batch, options?: RunOptions): Promise<StepResult> {
+    return runYielding(this.step('evaluateAsync', batch, options, false));
+  }
+
+  private *step(name: string, batch: Batch, options: RunOptions | undefined, withGrad: boolean): Generator<void, StepResult> {
     const op = `${this.config.type === 'lm' ? 'LanguageModel' : 'Regressor'}.${name}`;
     const { run } = this.resolveRun(op, options);
     const { B, T, input, tokens, series, mask } = this.checkBatch(op, batch);
@@ -291,7 +307,7 @@ export class ParaRNNModel implements TrainableModel {
       }
     }
     if (withGrad) for (const p of this.params) p.grad.fill(0);
-    const { out, state } = this.forwardAll(input, B, T, run);
+    const { out, state } = yield* this.forwardAll(input, B, T, run);
     let result: StepResult;
     let dout: FloatArray | null;
     if (tokens) {
@@ -305,7 +321,7 @@ export class ParaRNNModel implements TrainableModel {
     }
     if (!Number.isFinite(result.loss)) throw nonFinite(op, `the loss is ${result.loss}`, 'The model diverged: lower the learning rate or check the inputs.');
     if (withGrad && dout) {
-      this.backwardAll(dout, state, run);
+      yield* this.backwardAll(dout, state, run);
       for (const p of this.params) {
         for (let i = 0; i < p.grad.length; i++) {
           if (!Number.isFinite(p.grad[i]!)) {
@@ -315,6 +331,23 @@ export class ParaRNNModel implements TrainableModel {
       }
     }
     return result;
+  }
+}
+
+/** Runs a layer-by-layer computation to its end on this thread. */
+function runToEnd<T>(g: Generator<void, T>): T {
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Runs it with a turn of the event loop (setImmediate) between layers. */
+async function runYielding<T>(g: Generator<void, T>): Promise<T> {
+  for (;;) {
+    const r = g.next();
+    if (r.done) return r.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 

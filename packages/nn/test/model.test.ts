@@ -125,6 +125,28 @@ describe('reports', () => {
     expect(model.parameters().every((p) => p.data.length === p.shape.reduce((a, b) => a * b, 1) && p.grad.length === p.data.length)).toBe(true);
   });
 
+  it('lossAndGradAsync / evaluateAsync give the sync results and let the event loop run between layers', async () => {
+    const rng = caseRng('async');
+    const model = createModel({ ...LM, layers: 3, dtype: 'float64' });
+    const batch = tokenBatch(rng, 2, 9, LM.vocab!, false);
+    const sync = model.lossAndGrad(batch, { backend: 'js' });
+    const syncGrads = grads(model);
+    let ticks = 0;
+    const tick = (): void => {
+      ticks++;
+      if (ticks < 1000) timer = setImmediate(tick);
+    };
+    let timer = setImmediate(tick);
+    const r = await model.lossAndGradAsync(batch, { backend: 'js' });
+    clearImmediate(timer);
+    // 3 blocks forward + 3 backward: the event loop got at least that many turns.
+    expect(ticks).toBeGreaterThanOrEqual(6);
+    expect(r).toEqual(sync);
+    model.parameters().forEach((p, i) => expect(Array.from(p.grad)).toEqual(Array.from(syncGrads[i]!)));
+    expect(await model.evaluateAsync(batch, { backend: 'js' })).toEqual(model.evaluate(batch, { backend: 'js' }));
+    await expect(model.evaluateAsync({ ...batch, length: 0 } as Batch)).rejects.toThrow(/LanguageModel\.evaluateAsync: argument `batch.length` must be a positive integer/);
+  });
+
   it('series: MSE counts scored values, absError/sqError sums', () => {
     const rng = caseRng('reports series');
     const model = createModel({ ...REG, dtype: 'float32' });
