@@ -214,7 +214,9 @@ export async function fit(model: TrainableModel, dataset: Dataset, options: FitO
     if (!checkpoint.optimizer || !checkpoint.trainer) {
       throw invalidArgument(op, 'options.resume', 'a checkpoint written by fit (with optimiser and trainer state)', `${checkpoint.path}, which holds parameters only`, 'Use it as initial weights with restoreModel instead.');
     }
-    if (JSON.stringify(checkpoint.config) !== JSON.stringify(model.config)) {
+    // The architecture must match; the init seed need not (the checkpoint's parameters replace the init).
+    const architecture = (c: object) => JSON.stringify({ ...c, seed: undefined });
+    if (architecture(checkpoint.config) !== architecture(model.config)) {
       throw invalidArgument(op, 'options.resume', `a checkpoint of this model's config ${JSON.stringify(model.config)}`, `one of ${JSON.stringify(checkpoint.config)}`, 'Build the model with createModel(checkpoint.config).');
     }
     const stored = checkpoint.trainer.options;
