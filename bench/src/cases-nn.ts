@@ -6,9 +6,10 @@
  * rows: per layer in_proj 128→256 and out_proj 128→128, then the head 128→256. One "step" is, for
  * every Linear, its forward (y = x·Wᵀ) and backward (dW += dyᵀ·x, dx = dy·W): 15 products.
  *
- *   raw-sgemm:    the 15 products through the addon's `gemm` directly, outputs preallocated
- *   nn-linear:    Linear.forward + Linear.backward of @parascan/nn (validation, output allocation
- *                 and all), target ≥ 70 % of raw-sgemm's speed (raw time / our time ≥ 0.7)
+ *   raw-sgemm:       the 15 products through the addon's `gemm` directly, outputs preallocated
+ *   nn-linear:       Linear.forward + Linear.backward of @parascan/nn (validation, output allocation
+ *                    and all), target ≥ 70 % of raw-sgemm's speed (raw time / our time ≥ 0.7)
+ *   raw-sgemm-again: raw-sgemm once more, after nn-linear (a gap to the first says the load moved)
  *
  * @parascan/nn is not a dependency of the bench package (the lockfile is shared and frozen), so it
  * is imported from its sources by path; tsx runs them directly.
@@ -121,9 +122,10 @@ export const nnGemm: CaseDef = {
     });
     const rows: Row[] = [];
     try {
-      const rawTiming = await timeIt('nn-gemm/raw-sgemm', raw, ctx.budget);
-      rows.push(row('raw-sgemm', 'raw gemm', rawTiming, false));
+      rows.push(row('raw-sgemm', 'raw gemm', await timeIt('nn-gemm/raw-sgemm', raw, ctx.budget), false));
       rows.push(row('nn-linear', 'Linear fwd+bwd', await timeIt('nn-gemm/nn-linear', layers, ctx.budget), true));
+      // Raw again: on a shared machine, a gap between the two raw rows shows the load moved.
+      rows.push(row('raw-sgemm-again', 'raw gemm (again)', await timeIt('nn-gemm/raw-sgemm-again', raw, ctx.budget), false));
     } finally {
       addon.setThreads?.(0);
     }
