@@ -10,8 +10,14 @@
 //   initial       [B, S] or null   (zero)
 //   jacobians     [B, T, k, k, D]  k = 1 (GRU) or 2 (LSTM): the solver's layout (linear_recurrence.h)
 //
-// Every formula is evaluated in double (the TypeScript reference computes in JS numbers and rounds
-// on store), so float32 results agree with packages/cells up to libm rounding.
+// Arithmetic: float32 cells compute in float32 with vectorised exp/tanh (a few ulp from the float64
+// TypeScript reference), float64 cells in float64 through libm (equal to it up to libm rounding).
+// The kernels are compiled per instruction set (baseline, AVX2+FMA, AVX-512) and follow
+// parascan::cpu's run-time choice (cpu::activeIsa(), PARASCAN_CPU_ISA).
+//
+// Threads (the solver's pool): the sequential loop over (batch rows, lane tiles) (every lane of
+// these cells is an independent recurrence); evaluations, Newton passes and VJPs over (batch row,
+// time chunk); the linear solves through cpu::solveLinearRecurrence on preallocated buffers.
 #pragma once
 
 #include <cstdint>
@@ -81,17 +87,40 @@ struct NewtonReport {
 // call: first guess f(0, x_t); then evaluate + Jacobians (parallel over t), max-norm residual,
 // convergence / stagnation / divergence tests, ONE forward linear solve, h += ω δ. Divergence
 // (non-finite residual, or one growing 2 iterations in a row) runs the sequential loop instead.
-// Memory: `out` (the states), one residual buffer and one Jacobian buffer, all O(B·T·S).
+// Memory: `out` (the states), one residual buffer [B, T, S] and one Jacobian buffer [B, T, k, k, D]
+// (k·S per step), plus O(threads·S) scratch. Each iteration is one pass (the previous update
+// h += ωδ, f, Jacobian, residual and its max-norm together) and one linear solve, in place.
 template <typename T>
 NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* out);
 
 // Backward pass (DESIGN §3) at the forward solution `states`:
 //   lambda [B, T, S] holds g = dL/dh_t on entry (dFinalState already added to the last row) and
 //   λ_t = g_t + J_{t+1}^T λ_{t+1} on return (one reversed linear solve);
-//   dP [B, T, 3, D], dA [3, D], dC [2, D] (LSTM; null for GRU): the VJPs (dA, dC overwritten);
-//   dh0 [B, S]: dL/dh0.
-// The parameter cotangents are in double (like the TS reference); dP feeds the projection's VJP.
+//   dP [B, T, 3, D] (the cell's dtype), dA [3, D], dC [2, D] (LSTM; null for GRU), double: the VJPs
+//   (dA, dC overwritten); dh0 [B, S]: dL/dh0.
+// dA/dC sum per time chunk in T (32 steps at a time) and across chunks in double. dP feeds the
+// projection's VJP (projectionVjp). Memory: one Jacobian buffer [B, T, k, k, D], freed before the VJPs.
 template <typename T>
-SolveReport backward(const CellParams<T>& p, const T* states, T* lambda, double* dP, double* dA, double* dC, T* dh0);
+SolveReport backward(const CellParams<T>& p, const T* states, T* lambda, T* dP, double* dA, double* dC, T* dh0);
+
+// The reverse of the input projection P = x·W + b (DESIGN §5) for a cotangent dP, through BLAS:
+//   dx [M, Din] = per head dP_h · W_h^T (may be null), dW [H, Din/H, G, D/H] = x_h^T · dP_h,
+//   db [G, D] = Σ_m dP[m]; all overwritten. False when this build has no BLAS or the sizes are
+//   malformed (the caller then uses its own loop).
+template <typename T>
+struct ProjectionVjpParams {
+  int64_t points = 0, inputSize = 0, stateSize = 0, heads = 1, gates = 3;
+  const T* x = nullptr;
+  const T* weight = nullptr;
+  const T* dP = nullptr;
+  T* dx = nullptr;
+  T* dW = nullptr;
+  T* db = nullptr;
+};
+template <typename T>
+bool projectionVjp(const ProjectionVjpParams<T>& p);
+
+// The instruction set the cell kernels run with ("avx512", "avx2", "baseline").
+const char* activeCellIsa();
 
 }  // namespace parascan::cells

@@ -17,6 +17,7 @@
 #include "backend.h"
 #include "promise_worker.h"
 #include "parascan/cells.h"
+#include "parascan/cpu.h"
 
 namespace parascan::binding {
 namespace {
@@ -42,7 +43,9 @@ struct CellBaton {
   const void* states = nullptr;  // evaluate, backward
   void* jacobians = nullptr;     // evaluate (optional)
   void* lambda = nullptr;        // backward (in/out)
-  double* dP = nullptr;
+  void* dP = nullptr;            // backward: the cell's dtype, or (legacy) a Float64Array when dP64 is set
+  double* dP64 = nullptr;        // a float32 call given a Float64Array dP: the kernel writes dPScratch, copied here
+  std::vector<float> dPScratch;
   double* dA = nullptr;
   double* dC = nullptr;
   void* dh0 = nullptr;
@@ -162,6 +165,24 @@ bool checkedMul(int64_t a, int64_t b, int64_t& out) {
   return true;
 }
 
+// dP in the cell's dtype; a float32 call also takes a Float64Array (the earlier contract), written
+// through a float32 scratch buffer.
+template <typename T>
+bool dPArray(Parser& ps, const Napi::Object& req, int64_t length, CellBaton& baton) {
+  constexpr bool f64 = sizeof(T) == 8;
+  const Napi::Value v = req.Get("dP");
+  if (!f64 && v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array) {
+    if (!ps.array("dP", true, length, "([B, T, 3, D], the cell's dtype or Float64Array)", false, true, baton.dP64)) return false;
+    baton.dPScratch.resize(static_cast<size_t>(length));
+    baton.dP = baton.dPScratch.data();
+    return true;
+  }
+  T* dP = nullptr;
+  if (!ps.array("dP", f64, length, "([B, T, 3, D], the cell's dtype)", false, true, dP)) return false;
+  baton.dP = dP;
+  return true;
+}
+
 template <typename T>
 bool fill(Parser& ps, const Napi::Object& req, CellBaton& baton, cells::CellParams<T>& p) {
   constexpr bool f64 = sizeof(T) == 8;
@@ -214,7 +235,7 @@ bool fill(Parser& ps, const Napi::Object& req, CellBaton& baton, cells::CellPara
       break;
     case Op::Backward:
       if (!ps.array("states", f64, MS, shapeBTS, false, false, states) || !ps.array("lambda", f64, MS, shapeBTS, false, true, lambda) ||
-          !ps.array("dP", true, M3, "([B, T, 3, D], always float64)", false, true, baton.dP) ||
+          !dPArray<T>(ps, req, M3, baton) ||
           !ps.array("dA", true, 3 * D, "([3, D], always float64)", false, true, baton.dA) ||
           !ps.array("dC", true, 2 * D, "([2, D], always float64)", p.kind == cells::CellKind::GRU, true, baton.dC) ||
           !ps.array("dh0", f64, BS, shapeBS, false, true, dh0))
@@ -303,7 +324,10 @@ void runTyped(CellBaton& b, const cells::CellParams<T>& p) {
       b.report = b.newton.solve;
       break;
     case Op::Backward:
-      b.report = cells::backward(p, static_cast<const T*>(b.states), static_cast<T*>(b.lambda), b.dP, b.dA, b.dC, static_cast<T*>(b.dh0));
+      b.report = cells::backward(p, static_cast<const T*>(b.states), static_cast<T*>(b.lambda), static_cast<T*>(b.dP), b.dA, b.dC,
+                                 static_cast<T*>(b.dh0));
+      if (b.dP64)
+        for (size_t i = 0; i < b.dPScratch.size(); ++i) b.dP64[i] = b.dPScratch[i];
       break;
   }
 }
@@ -371,9 +395,83 @@ void add(Napi::Env env, Napi::Object exports) {
   exports.Set(name + "Async", Napi::Function::New(env, Async<op>, name + "Async"));
 }
 
+// cellProjectionVjp({ points, inputSize, stateSize, heads, gates, x, weight, dP, dx?, dW, db }): the
+// reverse of projectInputs through BLAS, one dtype for every array (cells::projectionVjp).
+template <typename T>
+Napi::Value ProjectionVjpTyped(const Napi::Env& env, const Napi::Object& req, cells::ProjectionVjpParams<T> p, bool f64) {
+  Parser ps(Op::Backward, req);
+  const int64_t M = p.points, Din = p.inputSize, D = p.stateSize, G = p.gates;
+  const T* x = nullptr;
+  const T* w = nullptr;
+  const T* dP = nullptr;
+  if (!ps.array("x", f64, M * Din, "([M, Din])", false, false, x) || !ps.array("weight", f64, Din * G * D / p.heads, "([H, Din/H, G, D/H])", false, false, w) ||
+      !ps.array("dP", f64, M * G * D, "([M, G, D])", false, false, dP) || !ps.array("dx", f64, M * Din, "([M, Din])", true, true, p.dx) ||
+      !ps.array("dW", f64, Din * G * D / p.heads, "([H, Din/H, G, D/H])", false, true, p.dW) ||
+      !ps.array("db", f64, G * D, "([G, D])", false, true, p.db) || !ps.noOverlap()) {
+    std::string m = ps.err.message;
+    const std::string from = opName(Op::Backward);
+    if (m.rfind(from, 0) == 0) m = "cellProjectionVjp" + m.substr(from.size());
+    if (ps.err.range)
+      Napi::RangeError::New(env, m).ThrowAsJavaScriptException();
+    else
+      Napi::TypeError::New(env, m).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  p.x = x;
+  p.weight = w;
+  p.dP = dP;
+  if (!cells::projectionVjp(p)) {
+    Napi::RangeError::New(env, "cellProjectionVjp (native cpu): the sizes are malformed or too large for BLAS").ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
+Napi::Value ProjectionVjp(const Napi::CallbackInfo& info) {
+  const Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    Napi::TypeError::New(env, "cellProjectionVjp (native cpu): expected one request object").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const Napi::Object req = info[0].As<Napi::Object>();
+  int64_t sizes[5];
+  const char* keys[5] = {"points", "inputSize", "stateSize", "heads", "gates"};
+  for (int i = 0; i < 5; ++i) {
+    const Napi::Value v = req.Get(keys[i]);
+    const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+    if (!(d >= 1 && d <= 9007199254740991.0) || d != static_cast<double>(static_cast<int64_t>(d))) {
+      Napi::RangeError::New(env, std::string("cellProjectionVjp (native cpu): argument `") + keys[i] + "` must be a positive integer; got " + describe(v))
+          .ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    sizes[i] = static_cast<int64_t>(d);
+  }
+  if (sizes[1] % sizes[3] != 0 || sizes[2] % sizes[3] != 0) {
+    Napi::RangeError::New(env, "cellProjectionVjp (native cpu): argument `heads` must divide inputSize and stateSize; got " + std::to_string(sizes[3]))
+        .ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const Napi::Value x = req.Get("x");
+  const bool f64 = x.IsTypedArray() && x.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
+  auto shape = [&](auto& p) {
+    p.points = sizes[0], p.inputSize = sizes[1], p.stateSize = sizes[2], p.heads = sizes[3], p.gates = sizes[4];
+  };
+  if (f64) {
+    cells::ProjectionVjpParams<double> p;
+    shape(p);
+    return ProjectionVjpTyped(env, req, p, true);
+  }
+  cells::ProjectionVjpParams<float> p;
+  shape(p);
+  return ProjectionVjpTyped(env, req, p, false);
+}
+
 }  // namespace
 
 void addCellFunctions(Napi::Env env, Napi::Object exports) {
+  if (cpu::haveBlas()) exports.Set("cellProjectionVjp", Napi::Function::New(env, ProjectionVjp, "cellProjectionVjp"));
+  exports.Set("cellKernelIsa", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
+    return Napi::String::New(info.Env(), cells::activeCellIsa());
+  }, "cellKernelIsa"));
   add<Op::Sequential>(env, exports);
   add<Op::Evaluate>(env, exports);
   add<Op::Newton>(env, exports);

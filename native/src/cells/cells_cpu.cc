@@ -1,169 +1,78 @@
-// CPU kernels of ParaGRU and ParaLSTM (see native/include/parascan/cells.h). The per-point
-// formulas are a line-for-line transcription of packages/cells/src/gru.ts and lstm.ts, evaluated
-// in double. Parallel parts run as tasks over (batch row, time chunk) on the solver's thread pool;
-// reductions keep one partial per task and combine them in task order (deterministic).
+// CPU driver of the ParaGRU / ParaLSTM kernels (see native/include/parascan/cells.h): picks the
+// instruction set's kernel table (cell_kernels.h), tiles the work over the solver's thread pool,
+// and runs the Newton policy of packages/solvers' solveNewton. Reductions keep one partial per
+// task and combine them in task order (deterministic for a given thread count and shape).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <limits>
+#include <string>
 #include <vector>
 
+#include "cell_kernel_table.h"
 #include "parascan/cells.h"
 #include "parascan/cpu.h"
 #include "thread_pool.h"
 
+#if defined(PARASCAN_HAVE_BLAS)
+#include <cblas.h>
+#endif
+
 namespace parascan::cells {
 namespace {
 
-constexpr int64_t kChunk = 256;  // time steps per parallel task
-
-inline double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
-
-// One GRU point, j over 0..D-1. prev null = zero state.
-template <typename T>
-inline void gruPoint(int64_t D, const T* A, const T* P, const T* prev, T* out, T* jac) {
-  for (int64_t j = 0; j < D; ++j) {
-    const double hp = prev ? static_cast<double>(prev[j]) : 0.0;
-    const double Az = A[j], Ar = A[D + j], Ac = A[2 * D + j];
-    const double z = sigmoid(Az * hp + static_cast<double>(P[j]));
-    const double r = sigmoid(Ar * hp + static_cast<double>(P[D + j]));
-    const double c = std::tanh(Ac * hp * r + static_cast<double>(P[2 * D + j]));
-    if (out) out[j] = static_cast<T>(z * c + (1 - z) * hp);
-    if (jac) jac[j] = static_cast<T>(1 - z + (c - hp) * z * (1 - z) * Az + z * (1 - c * c) * Ac * (r + hp * r * (1 - r) * Ar));
-  }
+const CellIsaKernels& kernels() {
+  // Follow the linear-recurrence solver's choice (it honours PARASCAN_CPU_ISA and setIsa).
+  const std::string isa = cpu::activeIsa();
+#if defined(PARASCAN_HAVE_X86_VARIANTS)
+  if (isa == "avx512") return kCellAvx512Kernels;
+  if (isa == "avx2") return kCellAvx2Kernels;
+#endif
+  return kCellBaselineKernels;
 }
 
 template <typename T>
-inline void lstmPoint(int64_t D, const T* A, const T* C, const T* P, const T* prev, T* out, T* jac) {
-  for (int64_t j = 0; j < D; ++j) {
-    const double cp = prev ? static_cast<double>(prev[j]) : 0.0;
-    const double hp = prev ? static_cast<double>(prev[D + j]) : 0.0;
-    const double Af = A[j], Ao = A[D + j], Ac = A[2 * D + j];
-    const double Cf = C[j], Co = C[D + j];
-    const double f = sigmoid(Af * hp + static_cast<double>(P[j]) + Cf * cp);
-    const double g = std::tanh(Ac * hp + static_cast<double>(P[2 * D + j]));
-    const double cn = f * cp + (1 - f) * g;
-    const double o = sigmoid(Ao * hp + static_cast<double>(P[D + j]) + Co * cn);
-    const double tc = std::tanh(cn);
-    if (out) {
-      out[j] = static_cast<T>(cn);
-      out[D + j] = static_cast<T>(o * tc);
-    }
-    if (jac) {
-      const double sf = f * (1 - f);
-      const double so = o * (1 - o);
-      const double Jcc = f + (cp - g) * sf * Cf;
-      const double Jch = (cp - g) * sf * Af + (1 - f) * (1 - g * g) * Ac;
-      const double dhdc = so * Co * tc + o * (1 - tc * tc);
-      jac[j] = static_cast<T>(Jcc);
-      jac[D + j] = static_cast<T>(Jch);
-      jac[2 * D + j] = static_cast<T>(dhdc * Jcc);
-      jac[3 * D + j] = static_cast<T>(so * Ao * tc + dhdc * Jch);
-    }
-  }
+const CellKernelTable<T>& tableOf(const CellIsaKernels& k);
+template <>
+const CellKernelTable<float>& tableOf<float>(const CellIsaKernels& k) {
+  return k.f32;
+}
+template <>
+const CellKernelTable<double>& tableOf<double>(const CellIsaKernels& k) {
+  return k.f64;
 }
 
-// Cotangent at one point (u = dL/df): dprev (may be null), dP [3, D], accumulates gA [3, D], gC [2, D].
-template <typename T>
-inline void gruCotangent(int64_t D, const T* A, const T* P, const T* prev, const T* u, T* dprev, double* dP, double* gA) {
-  for (int64_t j = 0; j < D; ++j) {
-    const double hp = prev ? static_cast<double>(prev[j]) : 0.0;
-    const double g = u[j];
-    const double Az = A[j], Ar = A[D + j], Ac = A[2 * D + j];
-    const double z = sigmoid(Az * hp + static_cast<double>(P[j]));
-    const double r = sigmoid(Ar * hp + static_cast<double>(P[D + j]));
-    const double c = std::tanh(Ac * hp * r + static_cast<double>(P[2 * D + j]));
-    const double daz = g * (c - hp) * z * (1 - z);
-    const double dac = g * z * (1 - c * c);
-    const double dar = dac * Ac * hp * r * (1 - r);
-    if (dprev) dprev[j] = static_cast<T>(g * (1 - z) + daz * Az + dar * Ar + dac * Ac * r);
-    gA[j] += daz * hp;
-    gA[D + j] += dar * hp;
-    gA[2 * D + j] += dac * hp * r;
-    dP[j] = daz;
-    dP[D + j] = dar;
-    dP[2 * D + j] = dac;
-  }
+int threadsOf(int32_t requested) {
+  const int t = requested > 0 ? requested : cpu::ThreadPool::instance().defaultThreads();
+  return std::max(1, t);
 }
 
-template <typename T>
-inline void lstmCotangent(int64_t D, const T* A, const T* C, const T* P, const T* prev, const T* u, T* dprev, double* dP,
-                          double* gA, double* gC) {
-  for (int64_t j = 0; j < D; ++j) {
-    const double cp = prev ? static_cast<double>(prev[j]) : 0.0;
-    const double hp = prev ? static_cast<double>(prev[D + j]) : 0.0;
-    const double uc = u[j], uh = u[D + j];
-    const double Af = A[j], Ao = A[D + j], Ac = A[2 * D + j];
-    const double Cf = C[j], Co = C[D + j];
-    const double f = sigmoid(Af * hp + static_cast<double>(P[j]) + Cf * cp);
-    const double g = std::tanh(Ac * hp + static_cast<double>(P[2 * D + j]));
-    const double cn = f * cp + (1 - f) * g;
-    const double o = sigmoid(Ao * hp + static_cast<double>(P[D + j]) + Co * cn);
-    const double tc = std::tanh(cn);
-    const double dao = uh * tc * o * (1 - o);
-    const double dcn = uc + uh * o * (1 - tc * tc) + dao * Co;
-    const double daf = dcn * (cp - g) * f * (1 - f);
-    const double dag = dcn * (1 - f) * (1 - g * g);
-    if (dprev) {
-      dprev[j] = static_cast<T>(dcn * f + daf * Cf);
-      dprev[D + j] = static_cast<T>(daf * Af + dag * Ac + dao * Ao);
-    }
-    gA[j] += daf * hp;
-    gA[D + j] += dao * hp;
-    gA[2 * D + j] += dag * hp;
-    gC[j] += daf * cp;
-    gC[D + j] += dao * cn;
-    dP[j] = daf;
-    dP[D + j] = dao;
-    dP[2 * D + j] = dag;
-  }
+void parallel(int32_t threads, int64_t tasks, const std::function<void(int64_t)>& fn) {
+  cpu::ThreadPool::instance().parallelFor(tasks, threads, fn);
 }
 
-template <typename T>
-inline void point(const CellParams<T>& p, const T* P, const T* prev, T* out, T* jac) {
-  if (p.kind == CellKind::GRU)
-    gruPoint(p.size, p.A, P, prev, out, jac);
-  else
-    lstmPoint(p.size, p.A, p.C, P, prev, out, jac);
-}
-
-struct Tasks {
-  int64_t chunks;  // per batch row
-  int64_t chunk;
-  int64_t count;
+// Time chunks for the point-parallel passes: 256 steps, shorter when that leaves threads idle.
+struct Chunks {
+  int64_t length;  // steps per chunk
+  int64_t perRow;
+  int64_t count;   // B · perRow
 };
 
 template <typename T>
-Tasks tasksOf(const CellParams<T>& p) {
-  Tasks t;
-  t.chunk = kChunk;
-  t.chunks = (p.length + kChunk - 1) / kChunk;
-  t.count = p.batch * t.chunks;
-  return t;
-}
-
-template <typename T>
-void parallel(const CellParams<T>& p, int64_t tasks, const std::function<void(int64_t)>& fn) {
-  cpu::ThreadPool::instance().parallelFor(tasks, p.threads, fn);
-}
-
-// The state fed to step t of row b (null = zero). states null: zero for every t >= 1.
-template <typename T>
-inline const T* prevOf(const CellParams<T>& p, const T* states, int64_t b, int64_t t) {
-  const int64_t S = stateWidth(p);
-  if (t > 0) return states ? states + (b * p.length + t - 1) * S : nullptr;
-  return p.initial ? p.initial + b * S : nullptr;
-}
-
-// out = f(prev) and jac for (b, t) in [t0, t1).
-template <typename T>
-void evalRange(const CellParams<T>& p, const T* states, T* out, T* jac, int64_t b, int64_t t0, int64_t t1) {
-  const int64_t S = stateWidth(p), G = 3 * p.size, JS = blocksOf(p.kind) * S;
-  for (int64_t t = t0; t < t1; ++t) {
-    const int64_t m = b * p.length + t;
-    point(p, p.projection + m * G, prevOf(p, states, b, t), out ? out + m * S : nullptr, jac ? jac + m * JS : nullptr);
+Chunks chunksOf(const CellParams<T>& p) {
+  const int64_t threads = threadsOf(p.threads);
+  int64_t len = 256;
+  const int64_t want = 2 * threads;  // at least two tasks per thread when the shape allows
+  if (p.batch * ((p.length + len - 1) / len) < want && p.length > 32) {
+    const int64_t perRow = (want + p.batch - 1) / p.batch;
+    len = std::max<int64_t>(16, (p.length + perRow - 1) / perRow);
   }
+  Chunks c;
+  c.length = len;
+  c.perRow = (p.length + len - 1) / len;
+  c.count = p.batch * c.perRow;
+  return c;
 }
 
 template <typename T>
@@ -190,7 +99,40 @@ LinearRecurrenceParams<T> solverParams(const CellParams<T>& p, const T* jac, T* 
   return s;
 }
 
+// One evaluation pass over every (b, chunk) in parallel; the chunk-final rows that other tasks
+// read (see EvalJob) are written after the region. Returns the max |residual| (NaN if non-finite).
+template <typename T>
+double evalPass(const CellParams<T>& p, const EvalJob<T>& job) {
+  const CellKernelTable<T>& k = tableOf<T>(kernels());
+  const Chunks ch = chunksOf(p);
+  const int64_t S = stateWidth(p), Tn = p.length;
+  const bool defer = job.delta != nullptr;  // only then does a task write what its successor reads
+  std::vector<T> deferH(defer ? static_cast<size_t>(ch.count * S) : 0), deferOut(deferH.size());
+  std::vector<double> partial(static_cast<size_t>(ch.count), 0.0);
+  parallel(p.threads, ch.count, [&](int64_t i) {
+    const int64_t b = i / ch.perRow, t0 = (i % ch.perRow) * ch.length, t1 = std::min(Tn, t0 + ch.length);
+    partial[i] = k.evalChunk(p, job, b, t0, t1, defer ? deferH.data() + i * S : nullptr, defer ? deferOut.data() + i * S : nullptr);
+  });
+  if (defer) {
+    for (int64_t i = 0; i < ch.count; ++i) {
+      const int64_t b = i / ch.perRow, t0 = (i % ch.perRow) * ch.length, t1 = std::min(Tn, t0 + ch.length);
+      if (t1 >= Tn) continue;
+      const int64_t row = (b * Tn + t1 - 1) * S;
+      std::memcpy(job.states + row, deferH.data() + i * S, sizeof(T) * static_cast<size_t>(S));
+      if (job.out) std::memcpy(job.out + row, deferOut.data() + i * S, sizeof(T) * static_cast<size_t>(S));
+    }
+  }
+  double res = 0;
+  for (double v : partial) {
+    if (std::isnan(v)) return v;
+    res = std::max(res, v);
+  }
+  return res;
+}
+
 }  // namespace
+
+const char* activeCellIsa() { return kernels().name; }
 
 template <typename T>
 SolveReport checkParams(const CellParams<T>& p) {
@@ -208,16 +150,33 @@ SolveReport sequential(const CellParams<T>& p, T* out) {
   SolveReport rep = checkParams(p);
   if (rep.status != Status::Ok) return rep;
   if (!out) return invalid<T>("cells: out must not be null (%lld)", 0);
-  const int64_t S = stateWidth(p);
-  std::vector<char> bad(static_cast<size_t>(p.batch), 0);
-  parallel(p, p.batch, [&](int64_t b) {
-    evalRange(p, out, out, static_cast<T*>(nullptr), b, 0, p.length);
-    const T* row = out + b * p.length * S;
-    for (int64_t i = 0; i < p.length * S; ++i)
-      if (!std::isfinite(static_cast<double>(row[i]))) {
-        bad[b] = 1;
-        break;
+  const CellKernelTable<T>& k = tableOf<T>(kernels());
+  // Every lane is its own recurrence: split rows across threads (each task steps its rows in
+  // lockstep, independent chains for the out-of-order core), and lanes too when rows are fewer
+  // than threads. Lane tiles are whole vectors.
+  const int64_t threads = threadsOf(p.threads), W = k.vectorWidth, D = p.size;
+  struct Tile {
+    int64_t b0, b1, j0, j1;
+  };
+  std::vector<Tile> tiles;
+  if (p.batch >= threads) {
+    for (int64_t i = 0; i < threads; ++i) {
+      const int64_t b0 = p.batch * i / threads, b1 = p.batch * (i + 1) / threads;
+      if (b1 > b0) tiles.push_back({b0, b1, 0, D});
+    }
+  } else {
+    const int64_t vectors = (D + W - 1) / W;
+    const int64_t perRow = std::min<int64_t>(vectors, (threads + p.batch - 1) / p.batch);
+    for (int64_t b = 0; b < p.batch; ++b)
+      for (int64_t i = 0; i < perRow; ++i) {
+        const int64_t j0 = std::min(D, vectors * i / perRow * W), j1 = std::min(D, vectors * (i + 1) / perRow * W);
+        if (j1 > j0) tiles.push_back({b, b + 1, j0, j1});
       }
+  }
+  std::vector<char> bad(tiles.size(), 0);
+  parallel(p.threads, static_cast<int64_t>(tiles.size()), [&](int64_t i) {
+    const Tile& t = tiles[static_cast<size_t>(i)];
+    bad[static_cast<size_t>(i)] = k.sequentialTile(p, t.b0, t.b1, t.j0, t.j1, out) ? 1 : 0;
   });
   rep.schedule = "cells-sequential";
   for (char c : bad)
@@ -233,11 +192,11 @@ SolveReport evaluate(const CellParams<T>& p, const T* states, T* out, T* jacobia
   SolveReport rep = checkParams(p);
   if (rep.status != Status::Ok) return rep;
   if (!states) return invalid<T>("cells: states must not be null (%lld)", 0);
-  const Tasks tk = tasksOf(p);
-  parallel(p, tk.count, [&](int64_t i) {
-    const int64_t b = i / tk.chunks, t0 = (i % tk.chunks) * tk.chunk;
-    evalRange(p, states, out, jacobians, b, t0, std::min(p.length, t0 + tk.chunk));
-  });
+  EvalJob<T> job;
+  job.states = const_cast<T*>(states);  // read only: no delta
+  job.out = out;
+  job.jac = jacobians;
+  evalPass(p, job);
   rep.schedule = "cells-evaluate";
   return rep;
 }
@@ -260,21 +219,16 @@ NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* h) {
   const int64_t k = blocksOf(p.kind);
   std::vector<T> r(static_cast<size_t>(n));
   std::vector<T> jac(static_cast<size_t>(n * k));
-  const Tasks tk = tasksOf(p);
   const double eps = std::numeric_limits<T>::epsilon();
-  std::vector<double> partial(static_cast<size_t>(tk.count));
 
-  auto rows = [&](int64_t i, int64_t& b, int64_t& t0, int64_t& t1) {
-    b = i / tk.chunks;
-    t0 = (i % tk.chunks) * tk.chunk;
-    t1 = std::min(p.length, t0 + tk.chunk);
-  };
   // First guess: f(0, x_t) (f(initial, x_0) at t = 0).
-  parallel(p, tk.count, [&](int64_t i) {
-    int64_t b, t0, t1;
-    rows(i, b, t0, t1);
-    evalRange(p, static_cast<const T*>(nullptr), h, static_cast<T*>(nullptr), b, t0, t1);
-  });
+  {
+    EvalJob<T> first;
+    first.states = h;
+    first.out = h;
+    first.zeroPrev = true;
+    evalPass(p, first);
+  }
   auto fallBack = [&](FallbackReason why) {
     rep.termination = Termination::FallbackSequential;
     rep.reason = why;
@@ -288,36 +242,21 @@ NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* h) {
     for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(static_cast<double>(h[i])));
     return m;
   };
-  const double omega = c.damping;
   int growth = 0;
   double tolerance = c.absTol;
+  bool pending = false;  // r holds a δ not yet added to h
   rep.solve.schedule = "cells-fused";
   for (;;) {
-    // r = f(h) − h and the Jacobians, per task; the max-norm per task (NaN if non-finite).
-    parallel(p, tk.count, [&](int64_t i) {
-      int64_t b, t0, t1;
-      rows(i, b, t0, t1);
-      evalRange(p, static_cast<const T*>(h), r.data(), jac.data(), b, t0, t1);
-      const int64_t lo = (b * p.length + t0) * S, hi = (b * p.length + t1) * S;
-      double m = 0;
-      bool bad = false;
-      for (int64_t q = lo; q < hi; ++q) {
-        const T d = r[q] - h[q];
-        r[q] = d;
-        const double a = std::fabs(static_cast<double>(d));
-        if (!(a <= std::numeric_limits<double>::max())) bad = true;
-        if (a > m) m = a;
-      }
-      partial[i] = bad ? std::numeric_limits<double>::quiet_NaN() : m;
-    });
-    double res = 0;
-    for (double v : partial) {
-      if (std::isnan(v)) {
-        res = v;
-        break;
-      }
-      res = std::max(res, v);
-    }
+    // One pass: h += ωδ (pending), then r = f(h) − h and the Jacobians at h, and max |r|.
+    EvalJob<T> job;
+    job.states = h;
+    job.delta = pending ? r.data() : nullptr;
+    job.omega = static_cast<T>(c.damping);
+    job.out = r.data();
+    job.jac = jac.data();
+    job.residual = true;
+    const double res = evalPass(p, job);
+    pending = false;
     rep.residuals.push_back(res);
     const size_t count = rep.residuals.size();
     if (count == 1) {
@@ -344,60 +283,47 @@ NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* h) {
       }
       return fallBack(FallbackReason::MaxIterations);
     }
-    // δ_t = J_t δ_{t-1} + r_t in place; a non-finite δ shows up as a non-finite residual next round.
+    // δ_t = J_t δ_{t-1} + r_t in place; a non-finite δ shows up as a non-finite residual next pass.
     const SolveReport s = cpu::solveLinearRecurrence(solverParams(p, jac.data(), r.data(), Direction::Forward));
     if (s.status != Status::Ok && s.status != Status::NonFinite) {
       rep.solve = s;
       return rep;
     }
-    parallel(p, tk.count, [&](int64_t i) {
-      int64_t b, t0, t1;
-      rows(i, b, t0, t1);
-      const int64_t lo = (b * p.length + t0) * S, hi = (b * p.length + t1) * S;
-      if (omega == 1)
-        for (int64_t q = lo; q < hi; ++q) h[q] = h[q] + r[q];
-      else
-        for (int64_t q = lo; q < hi; ++q) h[q] = static_cast<T>(h[q] + omega * r[q]);
-    });
+    pending = true;
     rep.iterations++;
   }
   return rep;
 }
 
 template <typename T>
-SolveReport backward(const CellParams<T>& p, const T* states, T* lambda, double* dP, double* dA, double* dC, T* dh0) {
+SolveReport backward(const CellParams<T>& p, const T* states, T* lambda, T* dP, double* dA, double* dC, T* dh0) {
   SolveReport rep = checkParams(p);
   if (rep.status != Status::Ok) return rep;
   if (!states || !lambda || !dP || !dA || !dh0 || (p.kind == CellKind::LSTM && !dC))
     return invalid<T>("cells: backward buffers must not be null (%lld)", 0);
-  const int64_t D = p.size, S = stateWidth(p), k = blocksOf(p.kind), G = 3 * D;
+  const int64_t D = p.size, S = stateWidth(p), k = blocksOf(p.kind);
   const int64_t n = p.batch * p.length * S;
-  std::vector<T> jac(static_cast<size_t>(n * k));
-  evaluate(p, states, static_cast<T*>(nullptr), jac.data());
-  const SolveReport s = cpu::solveLinearRecurrence(solverParams(p, jac.data(), lambda, Direction::Reverse));
-  if (s.status != Status::Ok) return s;
-  jac.clear();
-  jac.shrink_to_fit();
-  const Tasks tk = tasksOf(p);
+  {
+    std::vector<T> jac(static_cast<size_t>(n * k));
+    EvalJob<T> job;
+    job.states = const_cast<T*>(states);  // read only: no delta
+    job.jac = jac.data();
+    evalPass(p, job);
+    const SolveReport s = cpu::solveLinearRecurrence(solverParams(p, jac.data(), lambda, Direction::Reverse));
+    if (s.status != Status::Ok) return s;
+  }
+  const CellKernelTable<T>& kt = tableOf<T>(kernels());
+  const Chunks ch = chunksOf(p);
   const int64_t W = 5 * D;  // per-task partials: gA [3, D], gC [2, D]
-  std::vector<double> partial(static_cast<size_t>(tk.count * W), 0.0);
-  parallel(p, tk.count, [&](int64_t i) {
-    const int64_t b = i / tk.chunks, t0 = (i % tk.chunks) * tk.chunk, t1 = std::min(p.length, t0 + tk.chunk);
+  std::vector<double> partial(static_cast<size_t>(ch.count * W), 0.0);
+  parallel(p.threads, ch.count, [&](int64_t i) {
+    const int64_t b = i / ch.perRow, t0 = (i % ch.perRow) * ch.length, t1 = std::min(p.length, t0 + ch.length);
     double* gA = partial.data() + i * W;
-    double* gC = gA + 3 * D;
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t m = b * p.length + t;
-      const T* prev = prevOf(p, states, b, t);
-      T* dprev = t == 0 ? dh0 + b * S : nullptr;
-      if (p.kind == CellKind::GRU)
-        gruCotangent(D, p.A, p.projection + m * G, prev, lambda + m * S, dprev, dP + m * G, gA);
-      else
-        lstmCotangent(D, p.A, p.C, p.projection + m * G, prev, lambda + m * S, dprev, dP + m * G, gA, gC);
-    }
+    kt.cotangentChunk(p, states, lambda, dP, dh0, gA, gA + 3 * D, b, t0, t1);
   });
   std::fill(dA, dA + 3 * D, 0.0);
   if (dC) std::fill(dC, dC + 2 * D, 0.0);
-  for (int64_t i = 0; i < tk.count; ++i) {
+  for (int64_t i = 0; i < ch.count; ++i) {
     const double* gA = partial.data() + i * W;
     for (int64_t q = 0; q < 3 * D; ++q) dA[q] += gA[q];
     if (dC)
@@ -407,12 +333,62 @@ SolveReport backward(const CellParams<T>& p, const T* states, T* lambda, double*
   return rep;
 }
 
+#if defined(PARASCAN_HAVE_BLAS)
+namespace {
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const float* a, int lda, const float* b, int ldb, float beta,
+          float* c, int ldc) {
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+}
+void gemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int m, int n, int k, const double* a, int lda, const double* b, int ldb, double beta,
+          double* c, int ldc) {
+  cblas_dgemm(CblasRowMajor, ta, tb, m, n, k, 1.0, a, lda, b, ldb, beta, c, ldc);
+}
+void gemv(int m, int n, const float* a, const float* x, float* y) {
+  cblas_sgemv(CblasRowMajor, CblasTrans, m, n, 1.0f, a, n, x, 1, 0.0f, y, 1);
+}
+void gemv(int m, int n, const double* a, const double* x, double* y) {
+  cblas_dgemv(CblasRowMajor, CblasTrans, m, n, 1.0, a, n, x, 1, 0.0, y, 1);
+}
+}  // namespace
+
+template <typename T>
+bool projectionVjp(const ProjectionVjpParams<T>& p) {
+  const int64_t M = p.points, Din = p.inputSize, D = p.stateSize, H = p.heads, G = p.gates;
+  if (M < 1 || Din < 1 || D < 1 || H < 1 || G < 1 || Din % H != 0 || D % H != 0) return false;
+  if (!p.x || !p.weight || !p.dP || !p.dW || !p.db) return false;
+  const int64_t limit = int64_t{1} << 30;  // cblas takes int sizes
+  if (M > limit || G * D > limit || Din > limit) return false;
+  const int m = static_cast<int>(M), gd = static_cast<int>(G * D), din = static_cast<int>(Din);
+  const int Di = static_cast<int>(Din / H), Dh = static_cast<int>(D / H);
+  openblas_set_num_threads(std::max(1, cpu::threadCount()));
+  for (int64_t h = 0; h < H; ++h) {
+    const T* wh = p.weight + h * Di * G * Dh;  // W[h, i, g, j], row i of G·Dh
+    for (int64_t g = 0; g < G; ++g) {
+      const T* dPhg = p.dP + g * D + h * Dh;  // dP[m, g, h·Dh + j], rows of G·D
+      // dx[:, h·Di + i] (+)= Σ_j dP[m, g, h·Dh + j] · W[h, i, g, j]
+      if (p.dx) gemm(CblasNoTrans, CblasTrans, m, Di, Dh, dPhg, gd, wh + g * Dh, static_cast<int>(G * Dh), g == 0 ? T(0) : T(1), p.dx + h * Di, din);
+      // dW[h, i, g, j] = Σ_m x[m, h·Di + i] · dP[m, g, h·Dh + j]
+      gemm(CblasTrans, CblasNoTrans, Di, Dh, m, p.x + h * Di, din, dPhg, gd, T(0), p.dW + h * Di * G * Dh + g * Dh, static_cast<int>(G * Dh));
+    }
+  }
+  std::vector<T> ones(static_cast<size_t>(M), T(1));
+  gemv(m, gd, p.dP, ones.data(), p.db);
+  return true;
+}
+#else
+template <typename T>
+bool projectionVjp(const ProjectionVjpParams<T>&) {
+  return false;
+}
+#endif
+
 #define PARASCAN_CELLS_INSTANTIATE(T)                                                                           \
   template SolveReport checkParams<T>(const CellParams<T>&);                                                    \
   template SolveReport sequential<T>(const CellParams<T>&, T*);                                                 \
   template SolveReport evaluate<T>(const CellParams<T>&, const T*, T*, T*);                                     \
   template NewtonReport newton<T>(const CellParams<T>&, const NewtonControls&, T*);                             \
-  template SolveReport backward<T>(const CellParams<T>&, const T*, T*, double*, double*, double*, T*);
+  template SolveReport backward<T>(const CellParams<T>&, const T*, T*, T*, double*, double*, T*);               \
+  template bool projectionVjp<T>(const ProjectionVjpParams<T>&);
 
 PARASCAN_CELLS_INSTANTIATE(float)
 PARASCAN_CELLS_INSTANTIATE(double)

@@ -565,7 +565,8 @@ export abstract class ParaCell {
     const D = this.stateSize;
     const G = this.gates;
     const M = batch * T;
-    const dP = new Float64Array(M * G * D);
+    // dP in the cell's dtype (float32 halves the memory and feeds sgemm directly).
+    const dP = allocate(this.dtype, M * G * D);
     const gA = new Float64Array(G * D);
     const gC = this.C ? new Float64Array(2 * D) : null;
     const dh0 = allocate(this.dtype, batch * this.stateWidth);
@@ -579,11 +580,22 @@ export abstract class ParaCell {
       dh0,
     });
     if (r.status !== 'ok') throw nonFinite(op, 'the reversed linear solve of the backward pass produced a non-finite value', 'The gradients overflow for these inputs and parameters.');
-    const dB = new Float64Array(this.Bw.length);
-    const db = new Float64Array(G * D);
     const dx = allocate(this.dtype, M * this.inputSize);
-    projectVjp(this.shape(M), cache.x, this.Bw, dP, dB, db, dx);
-    const grads: ParameterRecord = { A: this.fromF64(gA), B: this.fromF64(dB), b: this.fromF64(db) };
+    let dB: FloatArray;
+    let db: FloatArray;
+    if (addon.cellProjectionVjp) {
+      // dx = dP·Bᵀ, dB = xᵀ·dP, db = Σ dP per head, as GEMMs (OpenBLAS).
+      dB = allocate(this.dtype, this.Bw.length);
+      db = allocate(this.dtype, G * D);
+      addon.cellProjectionVjp({ ...this.shape(M), x: cache.x, weight: this.Bw, dP, dx, dW: dB, db });
+    } else {
+      const dB64 = new Float64Array(this.Bw.length);
+      const db64 = new Float64Array(G * D);
+      projectVjp(this.shape(M), cache.x, this.Bw, dP, dB64, db64, dx);
+      dB = this.fromF64(dB64);
+      db = this.fromF64(db64);
+    }
+    const grads: ParameterRecord = { A: this.fromF64(gA), B: dB, b: db };
     if (gC) grads['C'] = this.fromF64(gC);
     return { dx, grads, dh0 };
   }

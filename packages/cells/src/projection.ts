@@ -42,14 +42,14 @@ export function project(s: ProjectionShape, x: FloatArray, Bw: FloatArray, bias:
 }
 
 /**
- * Reverse of `project` for a cotangent dP [M, G, D] (float64): accumulates dB and db (float64),
+ * Reverse of `project` for a cotangent dP [M, G, D] (float64, or the cell's dtype): accumulates dB and db (float64),
  * and writes dx [M, Din] (when given).
  */
 export function projectVjp(
   s: ProjectionShape,
   x: FloatArray,
   Bw: FloatArray,
-  dP: Float64Array,
+  dP: FloatArray,
   dB: Float64Array,
   db: Float64Array,
   dx: FloatArray | null,

@@ -213,9 +213,22 @@ describe.skipIf(!addon)('native cell arguments', () => {
       await expect(addon!.cellNewtonAsync!(r)).rejects.toThrow(pattern);
     });
   }
-  it('cellBackward: dP must be float64 even for float32 cells', () => {
-    const r = { ...base(), states: new Float32Array(B * T * 2 * D), lambda: new Float32Array(B * T * 2 * D), dP: new Float32Array(B * T * 3 * D) as unknown as Float64Array, dA: new Float64Array(3 * D), dC: new Float64Array(2 * D), dh0: new Float32Array(B * 2 * D) };
-    expect(() => addon!.cellBackward!(r)).toThrow(/argument `dP` must be a Float64Array of length 240.*always float64.*got a Float32Array/);
+  it("cellBackward: dP is the call's dtype (a float32 call also takes a Float64Array); anything else throws", () => {
+    const rng = caseRng('dP dtype').rng;
+    const f32 = (n: number) => normal(rng, 'float32', n) as Float32Array;
+    const shared = { ...base(), projection: f32(B * T * 3 * D), A: f32(3 * D), C: f32(2 * D), states: f32(B * T * 2 * D) };
+    const g = f32(B * T * 2 * D);
+    const run = (dP: Float32Array | Float64Array) => {
+      addon!.cellBackward!({ ...shared, lambda: g.slice(), dP, dA: new Float64Array(3 * D), dC: new Float64Array(2 * D), dh0: new Float32Array(B * 2 * D) });
+      return dP;
+    };
+    const narrow = run(new Float32Array(B * T * 3 * D));
+    const wide = run(new Float64Array(B * T * 3 * D));
+    assertEqualArrays(Float32Array.from(wide), narrow, { label: 'dP through a Float64Array' });
+    expect(narrow.some((v) => v !== 0)).toBe(true);
+    expect(() => run(new Float32Array(B * T * 3 * D - 1))).toThrow(/argument `dP` must be a Float32Array of length 240 \(\[B, T, 3, D\], the cell's dtype\); got a Float32Array of length 239/);
+    const r64 = { ...base(), projection: new Float64Array(B * T * 3 * D), A: new Float64Array(3 * D), C: new Float64Array(2 * D), states: new Float64Array(B * T * 2 * D), lambda: new Float64Array(B * T * 2 * D), dP: new Float32Array(B * T * 3 * D), dA: new Float64Array(3 * D), dC: new Float64Array(2 * D), dh0: new Float64Array(B * 2 * D) };
+    expect(() => addon!.cellBackward!(r64)).toThrow(/argument `dP` must be a Float64Array of length 240.*got a Float32Array/);
   });
   it('no request object', () => {
     expect(() => (addon!.cellSequential as unknown as (x: unknown) => void)(42)).toThrow(/cellSequential \(native cpu\): expected one request object; got 42/);

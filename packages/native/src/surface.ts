@@ -67,7 +67,7 @@ export interface NativeCudaInfo {
 /**
  * One call of the cells' native kernels (native/include/parascan/cells.h). The projection
  * P = x·B + b stays in TypeScript; its dtype sets the dtype of every other array of the call
- * (except the parameter cotangents dP, dA, dC, which are always Float64Array).
+ * (except dA, dC, which are always Float64Array; dP may also be a Float64Array).
  * S = D (ParaGRU) or 2D (ParaLSTM, state [c; h]); k = 1 or 2.
  */
 export interface NativeCellRequest {
@@ -96,8 +96,8 @@ export interface NativeCellRequest {
   controls?: { maxIterations: number; absTol: number; relTol: number; damping: number; onMaxIterations: 'fallback' | 'return' };
   /** cellBackward, in/out: dL/dh_t [B, T, S] in (dFinalState added to the last row), λ out. */
   lambda?: FloatArray;
-  /** cellBackward outputs: dP [B, T, 3, D], dA [3, D], dC [2, D] (ParaLSTM), all Float64Array; dh0 [B, S]. */
-  dP?: Float64Array;
+  /** cellBackward outputs: dP [B, T, 3, D] (the call's dtype, or a Float64Array), dA [3, D], dC [2, D] (ParaLSTM) Float64Array; dh0 [B, S]. */
+  dP?: FloatArray;
   dA?: Float64Array;
   dC?: Float64Array | null;
   dh0?: FloatArray;
@@ -167,6 +167,16 @@ export interface NativeAddon {
   /** Jacobians at the solution, one reversed solve, the per-step VJPs. */
   cellBackward?(request: NativeCellRequest): NativeCellResult;
   cellBackwardAsync?(request: NativeCellRequest): Promise<NativeCellResult>;
+  /**
+   * CPU with BLAS: the reverse of projectInputs for a cotangent dP [M, G, D], one dtype:
+   * dx [M, Din] (optional), dW [H, Din/H, G, D/H], db [G, D], all overwritten.
+   */
+  cellProjectionVjp?(request: {
+    points: number; inputSize: number; stateSize: number; heads: number; gates: number;
+    x: FloatArray; weight: FloatArray; dP: FloatArray; dx?: FloatArray | null; dW: FloatArray; db: FloatArray;
+  }): void;
+  /** CPU: the instruction set the cell kernels run with ('avx512' | 'avx2' | 'baseline'). */
+  cellKernelIsa?(): string;
 }
 
 export const NATIVE_ABI_VERSION = 1;
