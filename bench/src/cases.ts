@@ -18,6 +18,7 @@ import { solveLinearRecurrence, type LinearRecurrenceOptions, type Method } from
 
 import type { Profile } from './args.js';
 import { nnGemm } from './cases-nn.js';
+import { trainGru, trainLstm } from './cases-train.js';
 import { takeSchedule } from './instrument.js';
 import { MiB, fillUniform, timeIt, type Budget } from './measure.js';
 import type { CaseResult, Dtype, Row, Section, Target } from './types.js';
@@ -528,6 +529,8 @@ export const CASES: CaseDef[] = [
   jsParallelCase('block', 2),
   cellsGru,
   nnGemm,
+  trainGru,
+  trainLstm,
   cuda,
 ];
 

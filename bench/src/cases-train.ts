@@ -1,0 +1,95 @@
+/**
+ * `train-gru`, `train-lstm`: training throughput of a 2-layer ParaRNN language model (d = 128,
+ * 4 heads, vocab 256; issue 4's shape) per solve mode, in one run. A "step" is one
+ * `lossAndGrad` (forward through every layer, loss, backward): what an optimiser step costs minus
+ * the AdamW update, which is the same for every mode.
+ *
+ *   sequential:  the cells' native step-by-step loop (the baseline)
+ *   parallel:    Newton over the sequence with separate native kernel calls
+ *   fused:       the whole Newton loop of each cell in one native call
+ *
+ * The rows report tokens/s (B·T positions per second) in `note` and the speedup over sequential.
+ */
+import { createRng } from '@parascan/core';
+import { tryLoadNativeAddon } from '@parascan/native';
+
+import { createModel } from '../../packages/nn/src/model.js';
+import type { TokenBatch } from '../../packages/nn/src/types.js';
+
+import type { CaseDef } from './cases.js';
+import { timeIt } from './measure.js';
+import type { Row, Timing } from './types.js';
+
+type Mode = 'sequential' | 'parallel' | 'fused';
+
+function trainCase(cell: 'gru' | 'lstm'): CaseDef {
+  const name = `train-${cell}`;
+  return {
+    name,
+    title: `training step (forward+backward) of a 2-layer Para${cell === 'gru' ? 'GRU' : 'LSTM'} LM, d=128, 4 heads, vocab 256, float32, per mode`,
+    async run(ctx) {
+      const r = tryLoadNativeAddon('cpu');
+      if ('error' in r || typeof r.addon.cellNewton !== 'function') {
+        return { case: name, rows: [], skipped: 'the native addon with cell kernels is not built', arraysMiB: 0 };
+      }
+      const [B, T] = ctx.profile === 'smoke' ? [1, 32] : [4, 1024];
+      const model = createModel({ type: 'lm', cell, layers: 2, width: 128, heads: 4, vocab: 256, seed: 1 });
+      const rng = createRng(5);
+      const inputs = new Int32Array(B * T);
+      const targets = new Int32Array(B * T);
+      for (let i = 0; i < B * T; i++) {
+        inputs[i] = rng.int(0, 255);
+        targets[i] = rng.int(0, 255);
+      }
+      const batch: TokenBatch = { kind: 'tokens', batch: B, length: T, inputs, targets };
+      r.addon.setThreads?.(ctx.threads);
+      const shape = `L=2 d=128 H=4 V=256 B=${B} T=${T}`;
+      const rows: Row[] = [];
+      try {
+        for (const mode of ['sequential', 'parallel', 'fused'] as Mode[]) {
+          let newton = 0;
+          let loss = 0;
+          const timing: Timing = await timeIt(`${name}/${mode}`, () => {
+            const s = model.lossAndGrad(batch, { mode, backend: 'cpu' });
+            newton = s.newtonIterations;
+            loss = s.loss;
+          }, ctx.budget);
+          const tokensPerSecond = (B * T) / (timing.medianMs / 1000);
+          rows.push({
+            id: `${name}/${mode}`,
+            case: name,
+            section: 'time-parallel',
+            backend: 'cpu',
+            method: mode,
+            schedule: null,
+            dtype: 'float32',
+            structure: cell === 'gru' ? 'diagonal' : 'block',
+            shape,
+            threads: ctx.threads,
+            bytesMoved: 0,
+            timing,
+            gbps: 0,
+            gbpsBest: 0,
+            triadRef: null,
+            pctOfTriad: null,
+            pctOfTriadBest: null,
+            baselineRef: mode === 'sequential' ? null : `${name}/sequential`,
+            baselineLabel: mode === 'sequential' ? null : 'sequential',
+            speedup: null,
+            speedupBest: null,
+            target: null,
+            met: null,
+            memory: { peakRssMiB: 0, startRssMiB: 0, arraysMiB: 0, isolated: false },
+            note: `${Math.round(tokensPerSecond)} tokens/s; loss ${loss.toFixed(4)}${mode === 'sequential' ? '' : `; ${newton} Newton iterations (max over cells)`}`,
+          });
+        }
+      } finally {
+        r.addon.setThreads?.(0);
+      }
+      return { case: name, rows, arraysMiB: 0 };
+    },
+  };
+}
+
+export const trainGru = trainCase('gru');
+export const trainLstm = trainCase('lstm');
