@@ -19,6 +19,7 @@
 
 #include <cstddef>
 
+#include "cells.h"
 #include "linear_recurrence.h"
 
 namespace parascan::cuda {
@@ -48,5 +49,41 @@ SolveReport solveLinearRecurrenceHost(const LinearRecurrenceParams<double>& para
 // report carries the non-finite status read back from the device.
 SolveReport solveLinearRecurrenceDevice(const LinearRecurrenceParams<float>& params, void* cudaStream);
 SolveReport solveLinearRecurrenceDevice(const LinearRecurrenceParams<double>& params, void* cudaStream);
+
+// ---- ParaGRU / ParaLSTM on the GPU (cells.h semantics, same arguments as the CPU kernels) --------
+//
+// The projection P = x·B + b is computed by the caller (on the host, BLAS) and passed in, as for
+// the CPU kernels. Every formula is evaluated in double on the device (cells_kernels.cuh), so
+// results agree with the CPU kernels up to libm rounding. `threads` in CellParams is ignored.
+// report.schedule: "cuda-cells-sequential", "cuda-cells-evaluate", "cuda-cells-fused" (the Newton
+// loop on the device, one host sync per iteration for the convergence test),
+// "cuda-cells-fused-fallback" (it diverged and ran the sequential kernel), "cuda-cells-backward".
+// Backward: dP in the cell dtype (like the CPU kernels), dA and dC in double, summed without
+// atomics in a fixed order: deterministic.
+//
+// HOST pointers (staged through device buffers on the calling thread's per-thread stream):
+SolveReport cellSequentialHost(const cells::CellParams<float>& p, float* out);
+SolveReport cellSequentialHost(const cells::CellParams<double>& p, double* out);
+SolveReport cellEvaluateHost(const cells::CellParams<float>& p, const float* states, float* out, float* jacobians);
+SolveReport cellEvaluateHost(const cells::CellParams<double>& p, const double* states, double* out, double* jacobians);
+cells::NewtonReport cellNewtonHost(const cells::CellParams<float>& p, const cells::NewtonControls& c, float* out);
+cells::NewtonReport cellNewtonHost(const cells::CellParams<double>& p, const cells::NewtonControls& c, double* out);
+SolveReport cellBackwardHost(const cells::CellParams<float>& p, const float* states, float* lambda, float* dP,
+                             double* dA, double* dC, float* dh0);
+SolveReport cellBackwardHost(const cells::CellParams<double>& p, const double* states, double* lambda, double* dP,
+                             double* dA, double* dC, double* dh0);
+
+// DEVICE pointers (every array of `p` and the outputs), enqueued on `cudaStream` (a cudaStream_t);
+// they return when the results are on the device.
+SolveReport cellSequentialDevice(const cells::CellParams<float>& p, float* out, void* cudaStream);
+SolveReport cellSequentialDevice(const cells::CellParams<double>& p, double* out, void* cudaStream);
+cells::NewtonReport cellNewtonDevice(const cells::CellParams<float>& p, const cells::NewtonControls& c, float* out,
+                                     void* cudaStream);
+cells::NewtonReport cellNewtonDevice(const cells::CellParams<double>& p, const cells::NewtonControls& c, double* out,
+                                     void* cudaStream);
+SolveReport cellBackwardDevice(const cells::CellParams<float>& p, const float* states, float* lambda, float* dP,
+                               double* dA, double* dC, float* dh0, void* cudaStream);
+SolveReport cellBackwardDevice(const cells::CellParams<double>& p, const double* states, double* lambda, double* dP,
+                               double* dA, double* dC, double* dh0, void* cudaStream);
 
 }  // namespace parascan::cuda

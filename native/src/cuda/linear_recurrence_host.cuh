@@ -160,36 +160,50 @@ inline SolveReport finishSolve(SolveReport report, cudaStream_t stream, const in
 
 // ---- launchers ------------------------------------------------------------------------------------
 
+inline bool singlePassFits(const kernels::SinglePassPlan& plan, SolveReport& report) {
+  if (plan.tiles <= INT32_MAX) return true;
+  setReport(report, Status::InvalidArgument, "problem too large for one launch of %s (%lld tiles)", report.schedule,
+            static_cast<long long>(plan.tiles));
+  return false;
+}
+
+// One launch of the single-pass kernel over caller-owned scratch (plan.scratchBytes; it may be
+// reused by launches of the same plan on the same stream): clears the tile counter and flags,
+// launches, and returns without waiting. The kernel's status bits end up in
+// reinterpret_cast<int32_t*>(scratch)[1]. The cells' Newton loop calls this once per iteration and
+// reads the status back with its residual, so an iteration costs one host sync, not two.
 template <typename T, int K>
-SolveReport runSinglePass(const LinearRecurrenceParams<T>& p, cudaStream_t stream) {
+bool enqueueSinglePass(const LinearRecurrenceParams<T>& p, const kernels::SinglePassPlan& plan, unsigned char* scratch,
+                       cudaStream_t stream, SolveReport& report) {
   constexpr int C = kernels::singlePassStepsPerThread<T, K>();
-  SolveReport report;
-  const kernels::SinglePassPlan plan = kernels::planSinglePass<T, K>(p.batch, p.length, p.lanes);
   report.schedule = singlePassScheduleName(K, plan.staged);
-  if (plan.tiles > INT32_MAX) {
-    setReport(report, Status::InvalidArgument, "problem too large for one launch of %s (%lld tiles)",
-              report.schedule, static_cast<long long>(plan.tiles));
-    return report;
-  }
-  StreamScratch scratch(stream);
-  if (!scratch.allocate(plan.scratchBytes, "look-back scratch", report)) return report;
-  if (!checkCuda(cudaMemsetAsync(scratch.bytes(), 0, static_cast<size_t>(plan.zeroBytes), stream), report,
+  if (!singlePassFits(plan, report)) return false;
+  if (!checkCuda(cudaMemsetAsync(scratch, 0, static_cast<size_t>(plan.zeroBytes), stream), report,
                  "cudaMemsetAsync of the look-back flags"))
-    return report;
-
-  const kernels::SinglePassArgs<T> args = kernels::singlePassArgs(p, plan, scratch.bytes());
-
+    return false;
+  const kernels::SinglePassArgs<T> args = kernels::singlePassArgs(p, plan, scratch);
   const auto kernel = plan.staged ? kernels::linearRecurrenceSinglePassKernel<T, K, C, true>
                                   : kernels::linearRecurrenceSinglePassKernel<T, K, C, false>;
   if (plan.sharedBytes > 48 * 1024 &&
       !checkCuda(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
                                       static_cast<int>(plan.sharedBytes)),
                  report, "cudaFuncSetAttribute(MaxDynamicSharedMemorySize) for the single-pass kernel"))
-    return report;
+    return false;
   kernel<<<static_cast<unsigned>(plan.tiles), kernels::kBlockThreads, static_cast<size_t>(plan.sharedBytes), stream>>>(
       args);
-  if (!checkCuda(cudaGetLastError(), report, "launch of linearRecurrenceSinglePassKernel")) return report;
-  return finishSolve(report, stream, args.control + 1, scratch);
+  return checkCuda(cudaGetLastError(), report, "launch of linearRecurrenceSinglePassKernel");
+}
+
+template <typename T, int K>
+SolveReport runSinglePass(const LinearRecurrenceParams<T>& p, cudaStream_t stream) {
+  SolveReport report;
+  const kernels::SinglePassPlan plan = kernels::planSinglePass<T, K>(p.batch, p.length, p.lanes);
+  report.schedule = singlePassScheduleName(K, plan.staged);
+  if (!singlePassFits(plan, report)) return report;
+  StreamScratch scratch(stream);
+  if (!scratch.allocate(plan.scratchBytes, "look-back scratch", report)) return report;
+  if (!enqueueSinglePass<T, K>(p, plan, scratch.bytes(), stream, report)) return report;
+  return finishSolve(report, stream, reinterpret_cast<const int32_t*>(scratch.bytes()) + 1, scratch);
 }
 
 template <typename T>

@@ -7,7 +7,11 @@
 //                                     with "N passed, M failed"; exit 1 on any failure
 //   parascan_gpu_check bench [--json] GB/s of bytes moved (read J and r, write out) for diagonal and
 //                                     2×2-block float32 at B·T·N = 2^26, next to a device-to-device
-//                                     cudaMemcpy and a triad kernel measured in the same run
+//                                     cudaMemcpy and a triad kernel measured in the same run; then the
+//                                     cells (cells_check.cu): fused Newton forward and backward of
+//                                     ParaGRU / ParaLSTM next to the sequential cell kernel
+//
+// `test` also runs the cells' sweep (cells_check.cu) against float64 references.
 //
 // Without a usable device both print "no CUDA device: <reason>" and exit with code 2.
 #include <cuda_runtime.h>
@@ -22,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "cells_check.h"
 #include "linear_recurrence.cuh"
 #include "parascan/cuda.h"
 #include "reference.h"
@@ -354,6 +359,7 @@ int runTests() {
   checkNonFinite<float>(stream, tally);
   checkNonFinite<double>(stream, tally);
   checkInvalidArguments(tally);
+  parascan::gpucheck::runCellTests(tally.passed, tally.failed);  // ParaGRU / ParaLSTM (cells_check.cu)
   cudaStreamDestroy(stream);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   fprintf(stderr, "test: %.1f s, %d cases skipped (more than %lld Jacobian elements, or out of time)\n", seconds,
@@ -514,7 +520,9 @@ int runBench(bool json, const parascan::cuda::DeviceInfo& info) {
   cudaFree(out);
   cudaStreamDestroy(stream);
 
+  const std::vector<parascan::gpucheck::CellBenchRow> cellRows = parascan::gpucheck::runCellBench();
   bool allOk = memcpyTiming.ok && triadTiming.ok;
+  for (const auto& r : cellRows) allOk = allOk && r.ok;
   if (json) {
     printf("{\n  \"device\": {\"name\": \"%s\", \"computeCapability\": \"%d.%d\", \"memoryBytes\": %zu, "
            "\"runtimeVersion\": %d, \"driverVersion\": %d},\n",
@@ -542,7 +550,7 @@ int runBench(bool json, const parascan::cuda::DeviceInfo& info) {
              r.timing.ok ? "" : r.timing.error.c_str(), r.timing.ok ? "" : "\"", i + 1 < rows.size() ? "," : "");
       allOk = allOk && r.timing.ok;
     }
-    printf("  ]\n}\n");
+    printf("  ],\n  \"cells\": %s\n}\n", parascan::gpucheck::cellBenchJson(cellRows).c_str());
   } else {
     printf("device: %s (sm_%d%d)\n", info.name, info.major, info.minor);
     printf("%-44s %10s %9s %8s %8s  %s\n", "case", "ms", "GB/s", "/memcpy", "/triad", "schedule");
@@ -558,6 +566,10 @@ int runBench(bool json, const parascan::cuda::DeviceInfo& info) {
       printf("%-44s %10.4f %9.1f %8.3f %8.3f  %s\n", r.name.c_str(), r.timing.medianMs, gbps,
              memcpyGBps > 0 ? gbps / memcpyGBps : 0.0, triadGBps > 0 ? gbps / triadGBps : 0.0, r.schedule.c_str());
     }
+    printf("%-52s %10s %10s %6s  %s\n", "cells (float32, device pointers)", "ms", "seq. ms", "iters", "schedule");
+    for (const auto& r : cellRows)
+      printf("%-52s %10.3f %10.3f %6d  %s%s\n", r.name.c_str(), r.ms, r.sequentialMs, r.iterations, r.schedule.c_str(),
+             r.ok ? "" : (" FAILED: " + r.error).c_str());
   }
   return allOk ? 0 : 1;
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "emulated_scan.h"
 #include "linear_recurrence.cuh"
 #include "reference.h"
 
@@ -23,29 +24,9 @@ namespace kernels = parascan::cuda::kernels;
 namespace device = parascan::cuda::device;
 namespace testing = parascan::testing;
 
-constexpr int kConcurrentBlocks = 3;
-
-struct Scratch {
-  explicit Scratch(int64_t bytes) : storage(static_cast<size_t>(bytes / 8 + 1), 0.0) {}
-  unsigned char* bytes() { return reinterpret_cast<unsigned char*>(storage.data()); }
-  std::vector<double> storage;  // 8-byte aligned, zeroed
-};
-
-template <typename T, int K>
-int32_t runSinglePass(const LinearRecurrenceParams<T>& p) {
-  constexpr int C = kernels::singlePassStepsPerThread<T, K>();
-  const kernels::SinglePassPlan plan = kernels::planSinglePass<T, K>(p.batch, p.length, p.lanes);
-  Scratch scratch(plan.scratchBytes);
-  const kernels::SinglePassArgs<T> args = kernels::singlePassArgs(p, plan, scratch.bytes());
-  if (plan.staged) {
-    device::emulateLaunch(kernels::linearRecurrenceSinglePassKernel<T, K, C, true>, args, plan.tiles,
-                          kernels::kBlockThreads, static_cast<size_t>(plan.sharedBytes), kConcurrentBlocks);
-  } else {
-    device::emulateLaunch(kernels::linearRecurrenceSinglePassKernel<T, K, C, false>, args, plan.tiles,
-                          kernels::kBlockThreads, static_cast<size_t>(plan.sharedBytes), kConcurrentBlocks);
-  }
-  return args.control[1];
-}
+using ::parascan::emulation::kConcurrentBlocks;
+using ::parascan::emulation::runSinglePass;
+using Scratch = ::parascan::emulation::Scratch;
 
 template <typename T>
 int32_t runSequential(const LinearRecurrenceParams<T>& p) {
