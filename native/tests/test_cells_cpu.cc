@@ -27,7 +27,7 @@ std::vector<T> randn(std::mt19937_64& rng, size_t n, double std) {
 template <typename T>
 void runCase(std::mt19937_64& rng, cells::CellKind kind, int64_t B, int64_t Tn, int64_t D, bool withInitial, double scaleA) {
   const char* dtype = sizeof(T) == 4 ? "float32" : "float64";
-  const std::string name = std::string(kind == cells::CellKind::GRU ? "GRU" : "LSTM") + " " + dtype + " B=" + std::to_string(B) +
+  const std::string base = std::string(kind == cells::CellKind::GRU ? "GRU" : "LSTM") + " " + dtype + " B=" + std::to_string(B) +
                            " T=" + std::to_string(Tn) + " D=" + std::to_string(D) + (withInitial ? " h0" : "") +
                            (scaleA != 1 ? " A×" + std::to_string(int(scaleA)) : "");
   const int64_t S = cells::blocksOf(kind) * D;
@@ -46,10 +46,14 @@ void runCase(std::mt19937_64& rng, cells::CellKind kind, int64_t B, int64_t Tn, 
   p.initial = withInitial ? h0.data() : nullptr;
   std::vector<T> seq(size_t(B * Tn * S)), fused(seq.size());
   const SolveReport s = cells::sequential(p, seq.data());
-  expect(s.status == Status::Ok, name + ": sequential status ok");
+  expect(s.status == Status::Ok, base + ": sequential status ok");
+  for (auto schedule : {cells::FusedSchedule::Global, cells::FusedSchedule::Shooting}) {
+  const std::string name = base + (schedule == cells::FusedSchedule::Global ? " global" : " shooting");
   cells::NewtonControls c;
+  c.schedule = schedule;
   c.absTol = 4 * std::numeric_limits<T>::epsilon();
   c.maxIterations = scaleA == 1 ? 30 : 20;
+  std::fill(fused.begin(), fused.end(), T(0));
   const cells::NewtonReport r = cells::newton(p, c, fused.data());
   expect(r.solve.status == Status::Ok, name + ": fused status ok (" + r.solve.message + ")");
   expect(r.residuals.size() == size_t(r.iterations) + 1 || r.termination == cells::Termination::FallbackSequential,
@@ -69,6 +73,7 @@ void runCase(std::mt19937_64& rng, cells::CellKind kind, int64_t B, int64_t Tn, 
       if (!(e <= tol.atol + tol.rtol * std::fabs(double(seq[i])))) ok = false;
     }
     expect(ok, name + ": fused == sequential (max error " + std::to_string(worst) + ")");
+  }
   }
 }
 

@@ -62,7 +62,23 @@ SolveReport evaluate(const CellParams<T>& p, const T* states, T* out, T* jacobia
 
 enum class OnMaxIterations : int32_t { Fallback = 0, Return = 1 };
 
+// How the fused Newton loop chooses its unknowns:
+//   Global    every state h_t is an unknown (ParaRNN, packages/solvers' solveNewton): each iteration
+//             evaluates f and J at every t, then one linear solve over all T.
+//   Shooting  the unknowns are the states at the starts of C time chunks per row (multiple
+//             shooting): each iteration runs the cell sequentially inside every chunk from its
+//             current start (all chunks in parallel, several in lockstep per thread), multiplying
+//             the chunk's Jacobians into its propagator Φ_c, then one Newton update of the starts,
+//             δ_c = (end_{c-1} − s_c) + Φ_{c-1} δ_{c-1} (a linear recurrence over chunks), s += ωδ.
+//             The residual is the same max-norm of h_t − f(h_{t-1}, x_t): zero inside chunks, the
+//             mismatch at their starts. C is chosen to give every thread work; C = 1 (enough rows
+//             and lanes) is the sequential loop itself, converged at once.
+//   Auto      Shooting on the CPU (cheaper per iteration: one pass of the cell instead of
+//             evaluation + Jacobians + solve + update, and fewer iterations); Global when asked.
+enum class FusedSchedule : int32_t { Auto = 0, Global = 1, Shooting = 2 };
+
 struct NewtonControls {
+  FusedSchedule schedule = FusedSchedule::Auto;
   int32_t maxIterations = 30;
   double absTol = 0;  // the caller passes the dtype's default (4·eps)
   double relTol = 0;

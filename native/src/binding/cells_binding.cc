@@ -1,4 +1,6 @@
-// Binding of the cells' native kernels (native/include/parascan/cells.h) into the CPU addon:
+// Binding of the cells' native kernels (native/include/parascan/cells.h) into both addons (the
+// kernels come from backend.h's cellSequential/... : the CPU kernels in parascan.node, the CUDA
+// ones in parascan_cuda.node, compiled with PARASCAN_CELLS_BACKEND_CUDA):
 //   cellSequential / cellEvaluate / cellNewton / cellBackward, each also as ...Async (a promise,
 //   run on the libuv pool with the request's arrays held by persistent references).
 // Shapes and names: CellRequest in packages/native/src/surface.ts. Every argument is re-checked
@@ -86,7 +88,7 @@ class Parser {
   ArgError err;
 
   bool fail(bool range, const std::string& arg, const std::string& expected, const std::string& got) {
-    err = {range, std::string(opName(op_)) + " (native cpu): argument `" + arg + "` must be " + expected + "; got " + got + "."};
+    err = {range, std::string(opName(op_)) + " (native " + kBackendName + "): argument `" + arg + "` must be " + expected + "; got " + got + "."};
     return false;
   }
 
@@ -263,6 +265,16 @@ bool fill(Parser& ps, const Napi::Object& req, CellBaton& baton, cells::CellPara
       return false;
     if (std::floor(maxIt) != maxIt) return ps.fail(true, "controls.maxIterations", "an integer >= 1", describe(c.Get("maxIterations")));
     baton.controls.maxIterations = static_cast<int32_t>(maxIt);
+    const Napi::Value sv = c.Get("schedule");
+    const std::string sch = sv.IsString() ? sv.As<Napi::String>().Utf8Value() : "";
+    if (sv.IsUndefined() || sch == "auto")
+      baton.controls.schedule = cells::FusedSchedule::Auto;
+    else if (sch == "global")
+      baton.controls.schedule = cells::FusedSchedule::Global;
+    else if (sch == "shooting")
+      baton.controls.schedule = cells::FusedSchedule::Shooting;
+    else
+      return ps.fail(false, "controls.schedule", "'auto', 'global' or 'shooting' (or absent)", describe(sv));
     const Napi::Value om = c.Get("onMaxIterations");
     const std::string oms = om.IsString() ? om.As<Napi::String>().Utf8Value() : "";
     if (oms == "fallback")
@@ -285,7 +297,7 @@ bool parse(Op op, const Napi::CallbackInfo& info, CellBaton& baton) {
   const Napi::Env env = info.Env();
   baton.op = op;
   if (info.Length() < 1 || !info[0].IsObject()) {
-    Napi::TypeError::New(env, std::string(opName(op)) + " (native cpu): expected one request object; got " +
+    Napi::TypeError::New(env, std::string(opName(op)) + " (native " + kBackendName + "): expected one request object; got " +
                                   (info.Length() < 1 ? std::string("nothing") : describe(info[0])) + ".")
         .ThrowAsJavaScriptException();
     return false;
@@ -315,16 +327,16 @@ bool parse(Op op, const Napi::CallbackInfo& info, CellBaton& baton) {
 template <typename T>
 void runTyped(CellBaton& b, const cells::CellParams<T>& p) {
   switch (b.op) {
-    case Op::Sequential: b.report = cells::sequential(p, static_cast<T*>(b.out)); break;
+    case Op::Sequential: b.report = cellSequential(p, static_cast<T*>(b.out)); break;
     case Op::Evaluate:
-      b.report = cells::evaluate(p, static_cast<const T*>(b.states), static_cast<T*>(b.out), static_cast<T*>(b.jacobians));
+      b.report = cellEvaluate(p, static_cast<const T*>(b.states), static_cast<T*>(b.out), static_cast<T*>(b.jacobians));
       break;
     case Op::Newton:
-      b.newton = cells::newton(p, b.controls, static_cast<T*>(b.out));
+      b.newton = cellNewton(p, b.controls, static_cast<T*>(b.out));
       b.report = b.newton.solve;
       break;
     case Op::Backward:
-      b.report = cells::backward(p, static_cast<const T*>(b.states), static_cast<T*>(b.lambda), static_cast<T*>(b.dP), b.dA, b.dC,
+      b.report = cellBackward(p, static_cast<const T*>(b.states), static_cast<T*>(b.lambda), static_cast<T*>(b.dP), b.dA, b.dC,
                                  static_cast<T*>(b.dh0));
       if (b.dP64)
         for (size_t i = 0; i < b.dPScratch.size(); ++i) b.dP64[i] = b.dPScratch[i];
@@ -342,7 +354,8 @@ void run(CellBaton& b) {
 Napi::Value result(Napi::Env env, const CellBaton& b, Napi::Error* error) {
   const SolveReport& r = b.report;
   if (r.status != Status::Ok && r.status != Status::NonFinite) {
-    *error = Napi::Error::New(env, std::string("INVALID_ARGUMENT: ") + opName(b.op) + ": " + r.message);
+    const char* code = r.status == Status::DeviceError ? "DEVICE_ERROR: " : "INVALID_ARGUMENT: ";
+    *error = Napi::Error::New(env, std::string(code) + opName(b.op) + ": " + r.message);
     return env.Undefined();
   }
   Napi::Object o = Napi::Object::New(env);
@@ -395,6 +408,7 @@ void add(Napi::Env env, Napi::Object exports) {
   exports.Set(name + "Async", Napi::Function::New(env, Async<op>, name + "Async"));
 }
 
+#if !defined(PARASCAN_CELLS_BACKEND_CUDA)  // the CPU addon only: BLAS and the CPU kernels' ISA
 // cellProjectionVjp({ points, inputSize, stateSize, heads, gates, x, weight, dP, dx?, dW, db }): the
 // reverse of projectInputs through BLAS, one dtype for every array (cells::projectionVjp).
 template <typename T>
@@ -464,14 +478,17 @@ Napi::Value ProjectionVjp(const Napi::CallbackInfo& info) {
   shape(p);
   return ProjectionVjpTyped(env, req, p, false);
 }
+#endif  // !PARASCAN_CELLS_BACKEND_CUDA
 
 }  // namespace
 
 void addCellFunctions(Napi::Env env, Napi::Object exports) {
+#if !defined(PARASCAN_CELLS_BACKEND_CUDA)
   if (cpu::haveBlas()) exports.Set("cellProjectionVjp", Napi::Function::New(env, ProjectionVjp, "cellProjectionVjp"));
   exports.Set("cellKernelIsa", Napi::Function::New(env, [](const Napi::CallbackInfo& info) -> Napi::Value {
     return Napi::String::New(info.Env(), cells::activeCellIsa());
   }, "cellKernelIsa"));
+#endif
   add<Op::Sequential>(env, exports);
   add<Op::Evaluate>(env, exports);
   add<Op::Newton>(env, exports);

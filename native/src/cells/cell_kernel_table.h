@@ -30,6 +30,8 @@ struct EvalJob {
   bool zeroPrev = false;       // the first guess f(0, x_t)
 };
 
+inline constexpr int kMaxSweepGroup = 8;
+
 template <typename T>
 struct CellKernelTable {
   // Rows [b0, b1) and lanes [j0, j1) (j1 − j0 a multiple of the vector width unless j1 = D),
@@ -40,6 +42,11 @@ struct CellKernelTable {
   // dh0[b] at t = 0, and u^T ∂f/∂A (∂f/∂C) summed into gA [3, D] (gC [2, D]) in double.
   void (*cotangentChunk)(const CellParams<T>& p, const T* states, const T* lambda, T* dP, T* dh0, double* gA, double* gC,
                          int64_t b, int64_t t0, int64_t t1);
+  // The sequential recurrence over g <= kMaxSweepGroup chunks of row b in lockstep, chunk i from
+  // starts[i] (null: zero) over [t0s[i], t1s[i]), states into out [B, T, S]; with phis (entries may
+  // be null) each chunk's propagator Φ_i = J_{t1-1}···J_{t0} ([k, k, D]). True if a state is non-finite.
+  bool (*sweepChunks)(const CellParams<T>& p, int64_t b, const int64_t* t0s, const int64_t* t1s, int g, const T* const* starts, T* out,
+                      T* const* phis);
   int vectorWidth;  // lanes of T per vector
 };
 

@@ -13,6 +13,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <algorithm>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -362,6 +363,74 @@ double evalChunk(const CellParams<T>& p, const EvalJob<T>& job, int64_t b, int64
   return m;
 }
 
+// The sequential recurrence over g chunks [t0s[i], t1s[i]) of row b in lockstep (independent chains
+// for the out-of-order core), chunk i starting from starts[i] (null: zero), writing the states to
+// out. With phis, also the chunk's propagator Φ_i = J_{t1-1} ··· J_{t0} ([k, k, D], the solver's
+// Jacobian layout); entries below a tiny threshold are flushed to zero so long contractive chunks
+// never reach subnormal arithmetic. True if a state is non-finite.
+template <typename T>
+bool sweepChunks(const CellParams<T>& p, int64_t b, const int64_t* t0s, const int64_t* t1s, int g, const T* const* starts, T* out,
+                 T* const* phis) {
+  using V = typename Simd<T>::V;
+  using M = typename Simd<T>::M;
+  constexpr int N = Simd<T>::N;
+  const int64_t D = p.size, S = stateWidth(p), G = 3 * D, Tn = p.length;
+  const bool lstmCell = p.kind == CellKind::LSTM;
+  const V maxv = splat<V>(std::numeric_limits<T>::max());
+  const V tiny = splat<V>(static_cast<T>(sizeof(T) == 4 ? 1e-30 : 1e-290));
+  auto flush = [&](V v) { return vabs(v) < tiny ? V{} : v; };
+  M bad{};
+  int64_t longest = 0;
+  for (int i = 0; i < g; ++i) {
+    longest = std::max(longest, t1s[i] - t0s[i]);
+    if (!phis || !phis[i]) continue;
+    T* ph = phis[i];
+    for (int64_t q = 0; q < (lstmCell ? 4 * D : D); ++q) ph[q] = 0;
+    for (int64_t q = 0; q < D; ++q) ph[q] = 1;
+    if (lstmCell)
+      for (int64_t q = 0; q < D; ++q) ph[3 * D + q] = 1;
+  }
+  for (int64_t s = 0; s < longest; ++s) {
+    for (int i = 0; i < g; ++i) {
+      if (s >= t1s[i] - t0s[i]) continue;
+      const int64_t t = t0s[i] + s, m = b * Tn + t;
+      const T* prev = s > 0 ? out + (m - 1) * S : starts[i];
+      const T* P = p.projection + m * G;
+      T* o = out + m * S;
+      T* ph = phis ? phis[i] : nullptr;
+      forLanes<N>(0, D, [&](auto full, int64_t j, int nn) {
+        const int n = decltype(full)::value ? N : nn;
+        const V a0 = load(p.A + j, n), a1 = load(p.A + D + j, n), a2 = load(p.A + 2 * D + j, n);
+        if (!lstmCell) {
+          const V hp = prev ? load(prev + j, n) : V{};
+          const GruPoint<V> q = gru(hp, load(P + j, n), load(P + D + j, n), load(P + 2 * D + j, n), a0, a1, a2);
+          store(o + j, q.f, n);
+          bad |= ~(vabs(q.f) <= maxv);
+          if (ph) store(ph + j, flush(gruJacobian(q, hp, a0, a1, a2) * load(ph + j, n)), n);
+        } else {
+          const V cp = prev ? load(prev + j, n) : V{};
+          const V hp = prev ? load(prev + D + j, n) : V{};
+          const V cf = load(p.C + j, n), co = load(p.C + D + j, n);
+          const LstmPoint<V> q = lstm(cp, hp, load(P + j, n), load(P + D + j, n), load(P + 2 * D + j, n), a0, a1, a2, cf, co);
+          store(o + j, q.cn, n);
+          store(o + D + j, q.hn, n);
+          bad |= ~(vabs(q.cn) <= maxv) | ~(vabs(q.hn) <= maxv);
+          if (ph) {
+            V j00, j01, j10, j11;
+            lstmJacobian(q, cp, a0, a1, a2, cf, co, j00, j01, j10, j11);
+            const V p00 = load(ph + j, n), p01 = load(ph + D + j, n), p10 = load(ph + 2 * D + j, n), p11 = load(ph + 3 * D + j, n);
+            store(ph + j, flush(j00 * p00 + j01 * p10), n);
+            store(ph + D + j, flush(j00 * p01 + j01 * p11), n);
+            store(ph + 2 * D + j, flush(j10 * p00 + j11 * p10), n);
+            store(ph + 3 * D + j, flush(j10 * p01 + j11 * p11), n);
+          }
+        }
+      });
+    }
+  }
+  return anyBad<T>(bad);
+}
+
 template <typename T>
 void cotangentChunk(const CellParams<T>& p, const T* states, const T* lambda, T* dP, T* dh0, double* gA, double* gC, int64_t b,
                     int64_t t0, int64_t t1) {
@@ -441,6 +510,7 @@ CellKernelTable<T> table() {
   k.sequentialTile = &sequentialTile<T>;
   k.evalChunk = &evalChunk<T>;
   k.cotangentChunk = &cotangentChunk<T>;
+  k.sweepChunks = &sweepChunks<T>;
   k.vectorWidth = Simd<T>::N;
   return k;
 }

@@ -201,6 +201,151 @@ SolveReport evaluate(const CellParams<T>& p, const T* states, T* out, T* jacobia
   return rep;
 }
 
+namespace {
+
+// The policy shared by both schedules: records the residual and decides what happens next.
+enum class Next { Update, Done, FallBack };
+
+struct Policy {
+  const NewtonControls& c;
+  NewtonReport& rep;
+  double eps;
+  int growth = 0;
+  double tolerance = 0;
+  FallbackReason why = FallbackReason::None;
+
+  template <typename MaxAbs>
+  Next next(double res, MaxAbs maxAbs) {
+    rep.residuals.push_back(res);
+    const size_t count = rep.residuals.size();
+    if (count == 1) {
+      tolerance = c.absTol + c.relTol * (std::isfinite(res) ? res : 0.0);
+      rep.tolerance = tolerance;
+    }
+    const bool finite = std::isfinite(res);
+    if (finite) {
+      if (res <= tolerance) return Next::Done;
+      const double prev = count > 1 ? rep.residuals[count - 2] : std::numeric_limits<double>::infinity();
+      if (res >= prev && res <= 64 * eps * std::max(1.0, maxAbs())) {
+        rep.stalled = true;
+        return Next::Done;
+      }
+    }
+    if (!finite) {
+      why = FallbackReason::NonFinite;
+      return Next::FallBack;
+    }
+    growth = count >= 2 && res > rep.residuals[count - 2] ? growth + 1 : 0;
+    if (growth >= 2) {
+      why = FallbackReason::Growing;
+      return Next::FallBack;
+    }
+    if (rep.iterations >= c.maxIterations) {
+      if (c.onMaxIterations == OnMaxIterations::Return) {
+        rep.termination = Termination::MaxIterations;
+        rep.reason = FallbackReason::MaxIterations;
+        return Next::Done;
+      }
+      why = FallbackReason::MaxIterations;
+      return Next::FallBack;
+    }
+    return Next::Update;
+  }
+};
+
+// Multiple shooting (FusedSchedule::Shooting, see cells.h).
+template <typename T>
+bool shooting(const CellParams<T>& p, const NewtonControls& c, T* h, NewtonReport& rep, Policy& policy) {
+  const CellKernelTable<T>& k = tableOf<T>(kernels());
+  const int64_t D = p.size, S = stateWidth(p), K = blocksOf(p.kind), Tn = p.length, B = p.batch;
+  const int64_t threads = threadsOf(p.threads);
+  const int64_t vectors = (D + k.vectorWidth - 1) / k.vectorWidth;
+  // Chunks stepped in lockstep by one task: enough for ~8 independent vector chains.
+  int64_t group = std::min<int64_t>(kMaxSweepGroup, std::max<int64_t>(1, (8 + vectors - 1) / vectors));
+  // Chunks per row: enough tasks for every thread, none shorter than 16 steps.
+  int64_t C = group * std::max<int64_t>(1, (threads + B - 1) / B);
+  C = std::max<int64_t>(1, std::min<int64_t>(C, Tn / 16));
+  group = std::min(group, C);
+  const int64_t groups = (C + group - 1) / group;
+  std::vector<int64_t> t0s(static_cast<size_t>(C)), t1s(static_cast<size_t>(C));
+  for (int64_t i = 0; i < C; ++i) {
+    t0s[i] = Tn * i / C;
+    t1s[i] = Tn * (i + 1) / C;
+  }
+  const int64_t PS = K * S;  // one propagator [k, k, D]
+  std::vector<T> starts(static_cast<size_t>(B * C * S), T(0)), phis(C > 1 ? static_cast<size_t>(B * C * PS) : 0), delta(static_cast<size_t>(S));
+  std::vector<char> dirty(static_cast<size_t>(B * C), 1), bad(static_cast<size_t>(B * groups), 0);
+  const T omega = static_cast<T>(c.damping);
+  for (;;) {
+    parallel(p.threads, B * groups, [&](int64_t task) {
+      const int64_t b = task / groups, c0 = (task % groups) * group, c1 = std::min(C, c0 + group);
+      int64_t a0[kMaxSweepGroup], a1[kMaxSweepGroup];
+      const T* st[kMaxSweepGroup];
+      T* ph[kMaxSweepGroup];
+      int g = 0;
+      for (int64_t ci = c0; ci < c1; ++ci) {
+        if (!dirty[b * C + ci]) continue;
+        a0[g] = t0s[ci];
+        a1[g] = t1s[ci];
+        st[g] = ci == 0 ? (p.initial ? p.initial + b * S : nullptr) : starts.data() + (b * C + ci) * S;
+        ph[g] = C > 1 ? phis.data() + (b * C + ci) * PS : nullptr;
+        ++g;
+      }
+      bad[task] = g > 0 && k.sweepChunks(p, b, a0, a1, g, st, h, C > 1 ? ph : nullptr) ? 1 : 0;
+    });
+    double res = 0;
+    for (char x : bad)
+      if (x) res = std::numeric_limits<double>::quiet_NaN();
+    for (int64_t b = 0; b < B && !std::isnan(res); ++b)
+      for (int64_t ci = 1; ci < C; ++ci) {
+        const T* end = h + (b * Tn + t1s[ci - 1] - 1) * S;
+        const T* st = starts.data() + (b * C + ci) * S;
+        for (int64_t s = 0; s < S; ++s) res = std::max(res, std::fabs(static_cast<double>(end[s] - st[s])));
+      }
+    const Next nx = policy.next(res, [&]() {
+      double m = 0;
+      for (int64_t i = 0; i < B * Tn * S; ++i) m = std::max(m, std::fabs(static_cast<double>(h[i])));
+      return m;
+    });
+    if (nx == Next::Done) return true;
+    if (nx == Next::FallBack) return false;
+    // δ_c = (end_{c-1} − s_c) + Φ_{c-1} δ_{c-1}, δ_0 = 0; s_c += ωδ_c.
+    for (int64_t b = 0; b < B; ++b) {
+      std::fill(delta.begin(), delta.end(), T(0));
+      for (int64_t ci = 1; ci < C; ++ci) {
+        const T* end = h + (b * Tn + t1s[ci - 1] - 1) * S;
+        T* st = starts.data() + (b * C + ci) * S;
+        const T* ph = phis.data() + (b * C + ci - 1) * PS;
+        bool changed = false;
+        for (int64_t j = 0; j < D; ++j) {
+          T d0, d1 = 0;
+          if (K == 1) {
+            d0 = (end[j] - st[j]) + ph[j] * delta[j];
+          } else {
+            d0 = (end[j] - st[j]) + ph[j] * delta[j] + ph[D + j] * delta[D + j];
+            d1 = (end[D + j] - st[D + j]) + ph[2 * D + j] * delta[j] + ph[3 * D + j] * delta[D + j];
+          }
+          delta[j] = d0;
+          const T n0 = st[j] + omega * d0;
+          changed |= n0 != st[j];
+          st[j] = n0;
+          if (K == 2) {
+            delta[D + j] = d1;
+            const T n1 = st[D + j] + omega * d1;
+            changed |= n1 != st[D + j];
+            st[D + j] = n1;
+          }
+        }
+        dirty[b * C + ci] = changed ? 1 : 0;
+      }
+      dirty[b * C] = 0;  // the first chunk starts from the exact initial state: done after one sweep
+    }
+    rep.iterations++;
+  }
+}
+
+}  // namespace
+
 template <typename T>
 NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* h) {
   NewtonReport rep;
@@ -214,12 +359,25 @@ NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* h) {
     rep.solve = invalid<T>("cells: controls out of range (maxIterations %lld, damping in (0, 1], tolerances >= 0)", (long long)c.maxIterations);
     return rep;
   }
+  Policy policy{c, rep, std::numeric_limits<T>::epsilon()};
+  auto fallBack = [&](FallbackReason why) {
+    rep.termination = Termination::FallbackSequential;
+    rep.reason = why;
+    SolveReport s = sequential(p, h);
+    if (s.status != Status::Ok) rep.solve = s;
+    rep.solve.schedule = "cells-fused-fallback";
+    return rep;
+  };
+  if (c.schedule != FusedSchedule::Global) {
+    rep.solve.schedule = "cells-fused-shooting";
+    if (!shooting(p, c, h, rep, policy)) return fallBack(policy.why);
+    return rep;
+  }
   const int64_t S = stateWidth(p);
   const int64_t n = p.batch * p.length * S;
   const int64_t k = blocksOf(p.kind);
   std::vector<T> r(static_cast<size_t>(n));
   std::vector<T> jac(static_cast<size_t>(n * k));
-  const double eps = std::numeric_limits<T>::epsilon();
 
   // First guess: f(0, x_t) (f(initial, x_0) at t = 0).
   {
@@ -229,23 +387,13 @@ NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* h) {
     first.zeroPrev = true;
     evalPass(p, first);
   }
-  auto fallBack = [&](FallbackReason why) {
-    rep.termination = Termination::FallbackSequential;
-    rep.reason = why;
-    SolveReport s = sequential(p, h);
-    if (s.status != Status::Ok) rep.solve = s;
-    rep.solve.schedule = "cells-fused-fallback";
-    return rep;
-  };
   auto maxAbs = [&]() {
     double m = 0;
     for (int64_t i = 0; i < n; ++i) m = std::max(m, std::fabs(static_cast<double>(h[i])));
     return m;
   };
-  int growth = 0;
-  double tolerance = c.absTol;
   bool pending = false;  // r holds a δ not yet added to h
-  rep.solve.schedule = "cells-fused";
+  rep.solve.schedule = "cells-fused-global";
   for (;;) {
     // One pass: h += ωδ (pending), then r = f(h) − h and the Jacobians at h, and max |r|.
     EvalJob<T> job;
@@ -257,32 +405,9 @@ NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* h) {
     job.residual = true;
     const double res = evalPass(p, job);
     pending = false;
-    rep.residuals.push_back(res);
-    const size_t count = rep.residuals.size();
-    if (count == 1) {
-      tolerance = c.absTol + c.relTol * (std::isfinite(res) ? res : 0.0);
-      rep.tolerance = tolerance;
-    }
-    const bool finite = std::isfinite(res);
-    if (finite) {
-      if (res <= tolerance) break;
-      const double prev = count > 1 ? rep.residuals[count - 2] : std::numeric_limits<double>::infinity();
-      if (res >= prev && res <= 64 * eps * std::max(1.0, maxAbs())) {
-        rep.stalled = true;
-        break;
-      }
-    }
-    if (!finite) return fallBack(FallbackReason::NonFinite);
-    growth = count >= 2 && res > rep.residuals[count - 2] ? growth + 1 : 0;
-    if (growth >= 2) return fallBack(FallbackReason::Growing);
-    if (rep.iterations >= c.maxIterations) {
-      if (c.onMaxIterations == OnMaxIterations::Return) {
-        rep.termination = Termination::MaxIterations;
-        rep.reason = FallbackReason::MaxIterations;
-        return rep;
-      }
-      return fallBack(FallbackReason::MaxIterations);
-    }
+    const Next nx = policy.next(res, maxAbs);
+    if (nx == Next::Done) break;
+    if (nx == Next::FallBack) return fallBack(policy.why);
     // δ_t = J_t δ_{t-1} + r_t in place; a non-finite δ shows up as a non-finite residual next pass.
     const SolveReport s = cpu::solveLinearRecurrence(solverParams(p, jac.data(), r.data(), Direction::Forward));
     if (s.status != Status::Ok && s.status != Status::NonFinite) {

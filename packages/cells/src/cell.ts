@@ -32,9 +32,15 @@ import {
 import { tryLoadNativeAddon, type NativeAddon, type NativeCellRequest } from '@parascan/native';
 import { A_INITS, BIAS_INITS, W_INITS, fillBias, fillWeights, type AInit, type BiasInit, type WInit } from './init.js';
 import { project, projectVjp, type ProjectionShape } from './projection.js';
+import { chooseMode } from './auto.js';
 
-/** 'fused': the whole Newton loop in one native call (backend 'cpu' only). */
-export type Mode = 'sequential' | 'parallel' | 'picard' | 'fused';
+/**
+ * 'fused': the whole Newton loop in one native call (backend 'cpu' only). 'auto': the mode a
+ * measured cost model expects to be fastest for the shape and backend (src/auto.ts).
+ */
+export type Mode = 'sequential' | 'parallel' | 'picard' | 'fused' | 'auto';
+/** The fused loop's Newton unknowns (native/include/parascan/cells.h, FusedSchedule). */
+export type FusedSchedule = 'auto' | 'global' | 'shooting';
 export type CellBackend = 'js' | 'cpu';
 
 export interface CellOptions {
@@ -67,6 +73,12 @@ export interface ForwardOptions {
   h0?: FloatArray | null;
   /** Newton/Picard controls (see @parascan/solvers). */
   newton?: NewtonControls;
+  /**
+   * mode 'fused' only: 'global' runs ParaRNN's Newton over every state (like 'parallel', in one
+   * call); 'shooting' takes the states at the starts of time chunks as the Newton unknowns and runs
+   * the cell sequentially inside each chunk (multiple shooting). Default 'auto' (= 'shooting' on cpu).
+   */
+  fusedSchedule?: FusedSchedule;
 }
 
 /** Everything backward needs. Do not modify; the parameters must not change in between. */
@@ -83,6 +95,10 @@ export interface ForwardCache {
 }
 
 export interface ForwardResult {
+  /** The mode that ran (what 'auto' chose). */
+  mode: Exclude<Mode, 'auto'>;
+  /** What the native kernels report they ran (e.g. 'cells-fused-shooting'); null for the TS paths. */
+  schedule: string | null;
   /** y [B, T, D] (ParaLSTM: the h half of the state). */
   y: FloatArray;
   /** [B, S] */
@@ -366,22 +382,31 @@ export abstract class ParaCell {
   forward(x: FloatArray, options: ForwardOptions = {}): ForwardResult {
     const op = `${this.name}.forward`;
     const o = checkOptionsObject(op, 'options', options);
-    checkKnownKeys(op, 'options', o, ['batch', 'mode', 'backend', 'h0', 'newton']);
+    checkKnownKeys(op, 'options', o, ['batch', 'mode', 'backend', 'h0', 'newton', 'fusedSchedule']);
     const batch = o['batch'] === undefined ? 1 : checkPositiveInteger(op, 'options.batch', o['batch']);
-    const mode = o['mode'] === undefined ? 'parallel' : checkOneOf(op, 'options.mode', o['mode'], ['sequential', 'parallel', 'picard', 'fused'] as const);
+    const requested = o['mode'] === undefined ? 'parallel' : checkOneOf(op, 'options.mode', o['mode'], ['sequential', 'parallel', 'picard', 'fused', 'auto'] as const);
     const backend = o['backend'] === undefined ? 'js' : checkOneOf(op, 'options.backend', o['backend'], ['js', 'cpu'] as const);
-    if (mode === 'fused' && backend !== 'cpu') {
-      throw invalidArgument(op, 'options.mode', "'sequential', 'parallel' or 'picard' with backend 'js' (mode 'fused' runs the whole Newton loop natively: it needs backend 'cpu')", "'fused'");
+    const fusedSchedule = o['fusedSchedule'] === undefined ? 'auto' : checkOneOf(op, 'options.fusedSchedule', o['fusedSchedule'], ['auto', 'global', 'shooting'] as const);
+    if (requested === 'fused' && backend !== 'cpu') {
+      throw invalidArgument(op, 'options.mode', "'sequential', 'parallel', 'picard' or 'auto' with backend 'js' (mode 'fused' runs the whole Newton loop natively: it needs backend 'cpu')", "'fused'");
     }
     const T = this.checkInput(op, x, batch);
     const h0 = this.checkState(op, 'options.h0', o['h0'], batch);
     const addon = backend === 'cpu' ? this.nativeAddon(op) : null;
+    const mode =
+      requested === 'auto'
+        ? chooseMode({
+            backend, batch, length: T, size: this.stateSize, blocks: this.blocks, dtype: this.dtype,
+            threads: addon ? (addon.info() as { threads?: number }).threads ?? 1 : 1,
+          })
+        : requested;
     const P = this.projectAll(x, batch * T, addon);
     const system = addon ? this.nativeSystem(op, addon, P, batch, T) : this.system(P, batch, T);
     const controls = { ...(options.newton ?? {}), backend };
+    let schedule: string | null = null;
     const result =
       mode === 'fused'
-        ? this.fused(op, addon!, system, P, h0, batch, T, options.newton)
+        ? this.fused(op, addon!, system, P, h0, batch, T, options.newton, fusedSchedule, (s) => (schedule = s))
         : mode === 'sequential'
           ? solveSequential(system, { initial: h0 })
           : mode === 'parallel'
@@ -391,7 +416,10 @@ export abstract class ParaCell {
     const S = this.stateWidth;
     const finalState = allocate(this.dtype, batch * S);
     for (let b = 0; b < batch; b++) finalState.set(states.subarray(((b + 1) * T - 1) * S, (b + 1) * T * S), b * S);
+    if (addon && mode === 'sequential') schedule = 'cells-sequential';
     return {
+      mode,
+      schedule,
       y: this.output(states, batch * T),
       finalState,
       diagnostics: result.diagnostics,
@@ -442,6 +470,7 @@ export abstract class ParaCell {
   /** mode 'fused': solveNewton's loop in one native call (onDivergence 'fallback' or 'error'). */
   private fused(
     op: string, addon: NativeAddon, system: NewtonSystem, P: FloatArray, h0: FloatArray | null, batch: number, T: number, newton: unknown,
+    fusedSchedule: FusedSchedule, report: (schedule: string) => void,
   ): { states: FloatArray; diagnostics: import('@parascan/solvers').NewtonDiagnostics } {
     const ctl = resolveNewtonControls(op, newton, system, 'newton');
     if (ctl.onDivergence === 'damp') {
@@ -457,8 +486,10 @@ export abstract class ParaCell {
         relTol: ctl.relTol,
         damping: ctl.damping,
         onMaxIterations: ctl.onMaxIterations === 'fallback' ? 'fallback' : 'return',
+        schedule: fusedSchedule,
       },
     });
+    report(r.schedule);
     const residuals = r.residuals.map((v) => (Number.isFinite(v) ? v : NaN));
     if (r.status === 'non-finite') {
       throw nonFinite(op, `the sequential recurrence produced a non-finite state ([B, T, S] = [${batch}, ${T}, ${this.stateWidth}])`, 'The cell overflows for these inputs and parameters.');

@@ -42,9 +42,16 @@ describe.skipIf(!addon).each(CELL_NAMES)('%s backend cpu == TS sequential', (cel
             const tol = toleranceFor(dtype, T);
             const gtol = toleranceFor(dtype, T, 4);
             const iterations: Record<string, number> = {};
-            for (const mode of ['sequential', 'parallel', 'fused'] as const) {
-              const context = `${label} ${mode}`;
-              const run = cell.forward(x, { batch: B, mode, backend: 'cpu', h0 });
+            for (const variant of ['sequential', 'parallel', 'fused', 'fused-global', 'auto'] as const) {
+              const mode = variant === 'fused-global' ? 'fused' : variant;
+              const context = `${label} ${variant}`;
+              const run = cell.forward(x, { batch: B, mode, backend: 'cpu', h0, fusedSchedule: variant === 'fused-global' ? 'global' : 'auto' });
+              if (variant === 'auto') {
+                // whatever the cost model picks, the answer is the reference's
+                assertClose(run.y, ref.y, tol, { label: `y (auto ran ${run.mode})`, shape: [B, T, D], seed, context });
+                continue;
+              }
+              expect(run.schedule, context).toBe(variant === 'sequential' ? 'cells-sequential' : variant === 'fused' ? 'cells-fused-shooting' : variant === 'fused-global' ? 'cells-fused-global' : null);
               const d = run.diagnostics;
               expect(run.cache.backend, context).toBe('cpu');
               if (mode === 'sequential') {
@@ -58,7 +65,7 @@ describe.skipIf(!addon).each(CELL_NAMES)('%s backend cpu == TS sequential', (cel
                 expect(d.residuals.length, context).toBe(d.iterations + 1);
                 expect(d.residuals[d.residuals.length - 1]! <= d.tolerance || d.stalled, context).toBe(true);
                 expect(d.iterations, context).toBeLessThanOrEqual(6);
-                iterations[mode] = d.iterations;
+                iterations[variant] = d.iterations;
                 assertClose(run.y, ref.y, tol, { label: 'y', shape: [B, T, D], seed, context });
               }
               assertClose(run.finalState, ref.finalState, tol, { label: 'finalState', shape: [B, S], seed, context });
@@ -69,7 +76,9 @@ describe.skipIf(!addon).each(CELL_NAMES)('%s backend cpu == TS sequential', (cel
               for (const k of Object.keys(gref.grads)) assertClose(g.grads[k]!, gref.grads[k]!, gtol, { label: `grads.${k}`, seed, context });
             }
             // The fused loop is solveNewton's: the same number of updates, give or take one at the tolerance's edge.
-            expect(Math.abs(iterations['fused']! - iterations['parallel']!), label).toBeLessThanOrEqual(1);
+            expect(Math.abs(iterations['fused-global']! - iterations['parallel']!), label).toBeLessThanOrEqual(1);
+            // Multiple shooting: the chunk starts converge no slower than the global iteration.
+            expect(iterations['fused']!, label).toBeLessThanOrEqual(iterations['parallel']! + 1);
             // And the native backward of a js forward equals the js backward.
             const gcpu = cell.backward(dy, ref.cache, { dFinalState: dFinal, backend: 'cpu' });
             assertClose(gcpu.dx, gref.dx, gtol, { label: 'dx (cpu backward of a js forward)', seed, context: label });
@@ -85,14 +94,16 @@ describe.skipIf(!addon).each(CELL_NAMES)('%s backend cpu == TS sequential', (cel
       const { seed, rng } = caseRng(`${cellName} fused iterations ${T}`);
       const cell = makeCell(cellName, { inputSize: Dn, stateSize: Dn, heads: 2, seed: rng.int(0, 2 ** 30) });
       const x = normal(rng, 'float32', B * T * Dn);
-      const r = cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', newton: { absTol: 1e-5, onMaxIterations: 'error', maxIterations: 4 } });
-      const d = r.diagnostics;
-      counts.push(`T=${T}: ${d.iterations}`);
-      expect(d.termination, `seed ${seed}`).toBe('converged');
-      expect(d.iterations, `seed ${seed}`).toBeLessThanOrEqual(4);
-      expect(d.residuals[d.residuals.length - 1]!).toBeLessThan(1e-5);
       const seq = cell.forward(x, { batch: B, mode: 'sequential' });
-      assertClose(r.y, seq.y, { atol: 1e-4, rtol: 1e-4 }, { label: 'y', seed });
+      for (const fusedSchedule of ['global', 'shooting'] as const) {
+        const r = cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', fusedSchedule, newton: { absTol: 1e-5, onMaxIterations: 'error', maxIterations: 4 } });
+        const d = r.diagnostics;
+        counts.push(`T=${T} ${fusedSchedule}: ${d.iterations}`);
+        expect(d.termination, `seed ${seed}`).toBe('converged');
+        expect(d.iterations, `seed ${seed}`).toBeLessThanOrEqual(4);
+        expect(d.residuals[d.residuals.length - 1]!).toBeLessThan(1e-5);
+        assertClose(r.y, seq.y, { atol: 1e-4, rtol: 1e-4 }, { label: `y ${fusedSchedule}`, seed });
+      }
     }
     console.log(`${cellName} fused iterations to 1e-5: ${counts.join('; ')}`);
   });
@@ -109,11 +120,13 @@ describe.skipIf(!addon).each(CELL_NAMES)('%s backend cpu == TS sequential', (cel
       const seq = cell.forward(x, { batch: 2, mode: 'sequential', backend: 'cpu' });
       const ref = cell.forward(x, { batch: 2, mode: 'sequential', backend: 'js' });
       assertClose(seq.y, ref.y, toleranceFor(dtype, T, 1e3), { label: 'native sequential y', seed });
-      for (const mode of ['fused', 'parallel'] as const) {
-        const r = cell.forward(x, { batch: 2, mode, backend: 'cpu', newton: { maxIterations: 20 } });
+      for (const variant of ['fused', 'fused-global', 'parallel'] as const) {
+        const mode = variant === 'parallel' ? 'parallel' : 'fused';
+        const fusedSchedule = variant === 'fused-global' ? 'global' : 'auto';
+        const r = cell.forward(x, { batch: 2, mode, backend: 'cpu', fusedSchedule, newton: { maxIterations: 20 } });
         const d = r.diagnostics;
-        console.log(`${cellName} ${dtype} ×100 ${mode}: ${d.termination} (${d.reason}), ${d.iterations} iterations`);
-        expect(d.termination === 'fallback-sequential' || d.termination === 'converged', `${mode} seed ${seed}`).toBe(true);
+        console.log(`${cellName} ${dtype} ×100 ${variant}: ${d.termination} (${d.reason}), ${d.iterations} iterations`);
+        expect(d.termination === 'fallback-sequential' || d.termination === 'converged', `${variant} seed ${seed}`).toBe(true);
         if (d.termination === 'fallback-sequential') {
           expect(d.fellBack).toBe(true);
           expect(d.reason).not.toBeNull();
@@ -124,7 +137,7 @@ describe.skipIf(!addon).each(CELL_NAMES)('%s backend cpu == TS sequential', (cel
         if (mode === 'fused' && d.fellBack && d.reason !== 'max-iterations') {
           let err: unknown = null;
           try {
-            cell.forward(x, { batch: 2, mode, backend: 'cpu', newton: { maxIterations: 20, onDivergence: 'error' } });
+            cell.forward(x, { batch: 2, mode, backend: 'cpu', fusedSchedule, newton: { maxIterations: 20, onDivergence: 'error' } });
           } catch (e) {
             err = e;
           }
@@ -135,24 +148,47 @@ describe.skipIf(!addon).each(CELL_NAMES)('%s backend cpu == TS sequential', (cel
     }
   });
 
-  it('fused honours maxIterations / onMaxIterations, damping and relTol like solveNewton', () => {
+  it("fused 'shooting' honours damping and relTol, and equals sequential", () => {
+    const { seed, rng } = caseRng(`${cellName} shooting controls`);
+    const cell = makeCell(cellName, { inputSize: D, stateSize: D, heads: 2, dtype: 'float64', seed: rng.int(0, 2 ** 30) });
+    const B = 1;
+    const T = 600;
+    const x = normal(rng, 'float64', B * T * D);
+    const seq = cell.forward(x, { batch: B, mode: 'sequential', backend: 'cpu' });
+    const plain = cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', fusedSchedule: 'shooting', newton: { absTol: 1e-12 } });
+    const damped = cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', fusedSchedule: 'shooting', newton: { absTol: 1e-12, damping: 0.5, maxIterations: 80 } });
+    const loose = cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', fusedSchedule: 'shooting', newton: { absTol: 0, relTol: 0.5 } });
+    for (const [name, r] of [['plain', plain], ['damped', damped]] as const) {
+      expect(r.diagnostics.termination, name).toBe('converged');
+      expect(r.diagnostics.residuals.length, name).toBe(r.diagnostics.iterations + 1);
+      assertClose(r.y, seq.y, { atol: 1e-11, rtol: 1e-11 }, { label: `shooting ${name} y`, seed });
+    }
+    // B = 1 on a multi-thread pool: several chunks, so at least one update of their starts.
+    expect(plain.diagnostics.iterations).toBeGreaterThanOrEqual(1);
+    expect(damped.diagnostics.iterations).toBeGreaterThan(plain.diagnostics.iterations);
+    expect(damped.diagnostics.damping).toBe(0.5);
+    expect(loose.diagnostics.tolerance).toBeCloseTo(0.5 * loose.diagnostics.residuals[0]!, 14);
+    expect(loose.diagnostics.iterations).toBeLessThanOrEqual(plain.diagnostics.iterations);
+  });
+
+  it("fused 'global' honours maxIterations / onMaxIterations, damping and relTol like solveNewton", () => {
     const { seed, rng } = caseRng(`${cellName} fused controls`);
     const cell = makeCell(cellName, { inputSize: D, stateSize: D, heads: 2, dtype: 'float64', seed: rng.int(0, 2 ** 30) });
     const B = 2;
     const T = 200;
     const x = normal(rng, 'float64', B * T * D);
     const seq = cell.forward(x, { batch: B, mode: 'sequential', backend: 'cpu' });
-    const ret = cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', newton: { maxIterations: 1, onMaxIterations: 'return' } }).diagnostics;
+    const ret = cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', fusedSchedule: 'global', newton: { maxIterations: 1, onMaxIterations: 'return' } }).diagnostics;
     expect(ret.termination).toBe('max-iterations');
     expect(ret.reason).toBe('max-iterations');
     expect(ret.iterations).toBe(1);
-    const fb = cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', newton: { maxIterations: 1 } });
+    const fb = cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', fusedSchedule: 'global', newton: { maxIterations: 1 } });
     expect(fb.diagnostics.termination).toBe('fallback-sequential');
     expect(fb.diagnostics.reason).toBe('max-iterations');
     assertEqualArrays(fb.y, seq.y, { label: 'y (max-iterations fallback)', seed });
-    expect(() => cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', newton: { maxIterations: 1, onMaxIterations: 'error' } })).toThrow(/did not converge in 1 iterations/);
+    expect(() => cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', fusedSchedule: 'global', newton: { maxIterations: 1, onMaxIterations: 'error' } })).toThrow(/did not converge in 1 iterations/);
     for (const newton of [{ damping: 0.5, absTol: 1e-8, maxIterations: 80 }, { absTol: 0, relTol: 1e-3 }]) {
-      const f = cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', newton });
+      const f = cell.forward(x, { batch: B, mode: 'fused', backend: 'cpu', fusedSchedule: 'global', newton });
       const p = cell.forward(x, { batch: B, mode: 'parallel', backend: 'cpu', newton });
       expect(f.diagnostics.termination, JSON.stringify(newton)).toBe('converged');
       expect(f.diagnostics.iterations, JSON.stringify(newton)).toBe(p.diagnostics.iterations);

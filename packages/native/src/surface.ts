@@ -93,7 +93,11 @@ export interface NativeCellRequest {
   /** cellEvaluate: closed-form Jacobians [B, T, k, k, D] (or null). */
   jacobians?: FloatArray | null;
   /** cellNewton. */
-  controls?: { maxIterations: number; absTol: number; relTol: number; damping: number; onMaxIterations: 'fallback' | 'return' };
+  controls?: {
+    maxIterations: number; absTol: number; relTol: number; damping: number; onMaxIterations: 'fallback' | 'return';
+    /** The fused loop's unknowns (cells.h FusedSchedule): every state ('global', ParaRNN) or chunk starts ('shooting'). Default 'auto'. */
+    schedule?: 'auto' | 'global' | 'shooting';
+  };
   /** cellBackward, in/out: dL/dh_t [B, T, S] in (dFinalState added to the last row), λ out. */
   lambda?: FloatArray;
   /** cellBackward outputs: dP [B, T, 3, D] (the call's dtype, or a Float64Array), dA [3, D], dC [2, D] (ParaLSTM) Float64Array; dh0 [B, S]. */
