@@ -219,6 +219,9 @@ export async function fit(model: TrainableModel, dataset: Dataset, options: FitO
     if (architecture(checkpoint.config) !== architecture(model.config)) {
       throw invalidArgument(op, 'options.resume', `a checkpoint of this model's config ${JSON.stringify(model.config)}`, `one of ${JSON.stringify(checkpoint.config)}`, 'Build the model with createModel(checkpoint.config).');
     }
+    if (checkpoint.dataset && JSON.stringify(checkpoint.dataset) !== JSON.stringify(dataset.spec)) {
+      throw invalidArgument(op, 'options.resume', `a checkpoint of this dataset (${JSON.stringify(dataset.spec)})`, `one of ${JSON.stringify(checkpoint.dataset)}`, 'Create the dataset with createDataset(checkpoint.dataset).');
+    }
     const stored = checkpoint.trainer.options;
     if (options.batchSize !== undefined && options.batchSize !== stored.batchSize) {
       throw invalidArgument(op, 'options.batchSize', `the checkpoint's ${stored.batchSize} to resume exactly (the data order depends on it)`, `${options.batchSize}`);

@@ -134,6 +134,8 @@ describe('resume (bit-exact) with a bigram model', () => {
     await expect(fit(new BigramModel(256, 'float32', 5), text, { resume: path, batchSize: 4 })).rejects.toThrow(/options.batchSize` must be the checkpoint's 8/);
     await expect(fit(new BigramModel(256, 'float32', 5), text, { resume: path, seed: 3 })).rejects.toThrow(/data-order seed 11/);
     await expect(fit(new BigramModel(128, 'float32', 5), text, { resume: path })).rejects.toThrow(ParascanError);
+    const other = createDataset({ kind: 'text', maxFiles: 10, length: 16 });
+    await expect(fit(new BigramModel(256, 'float32', 5), other, { resume: path })).rejects.toThrow(/a checkpoint of this dataset .*Create the dataset with createDataset\(checkpoint.dataset\)/);
   });
 
   it('checkpointEvery writes during the run; the file always loads', async () => {
