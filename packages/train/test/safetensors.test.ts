@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,37 @@ describe(`safetensors (seed ${seed})`, () => {
       covered += h.data_offsets[1] - h.data_offsets[0];
     }
     expect(covered).toBe(data.length);
+  });
+
+  // A second, cross-language reader: Python + numpy doing what `safetensors.numpy.load_file` does
+  // (torch and safetensors are not installed here). Skipped without python3/numpy.
+  const python = spawnSync('python3', ['-c', 'import numpy'], { encoding: 'utf8' });
+  it.skipIf(python.status !== 0)('Python/numpy reads the tensors and metadata back (little-endian, exact)', () => {
+    const tensors = sampleTensors(new Rng(seed + 3));
+    const path = join(dir, 'python.safetensors');
+    writeSafetensorsFile(path, tensors, { who: 'parascan' });
+    const script = [
+      'import json, struct, sys, numpy as np',
+      'raw = open(sys.argv[1], "rb").read()',
+      '(n,) = struct.unpack("<Q", raw[:8])',
+      'header = json.loads(raw[8:8 + n])',
+      'data = raw[8 + n:]',
+      'kinds = {"F32": "<f4", "F64": "<f8", "I32": "<i4", "U8": "u1"}',
+      'out = {"__metadata__": header.pop("__metadata__")}',
+      'for name, h in header.items():',
+      '    b, e = h["data_offsets"]',
+      '    a = np.frombuffer(data[b:e], dtype=kinds[h["dtype"]]).reshape(h["shape"])',
+      '    out[name] = {"shape": list(a.shape), "hex": a.tobytes().hex()}',
+      'print(json.dumps(out))',
+    ].join('\n');
+    const r = spawnSync('python3', ['-c', script, path], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const parsed = JSON.parse(r.stdout) as Record<string, { shape: number[]; hex: string }> & { __metadata__: Record<string, string> };
+    expect(parsed.__metadata__.who).toBe('parascan');
+    for (const [name, t] of tensors) {
+      expect(parsed[name]!.shape).toEqual(t.shape);
+      expect(parsed[name]!.hex).toBe(Buffer.from(bytesOf(t.data)).toString('hex'));
+    }
   });
 
   // Every corruption must be refused with INVALID_DATA and a message saying what is wrong.
