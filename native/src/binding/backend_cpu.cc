@@ -7,8 +7,29 @@ namespace parascan::binding {
 
 const char* const kBackendName = "cpu";
 
-// cells_binding.cc: cellSequential / cellEvaluate / cellNewton / cellBackward (+ ...Async).
-void addCellFunctions(Napi::Env env, Napi::Object exports);
+template <typename T>
+SolveReport cellSequential(const cells::CellParams<T>& p, T* out) { return cells::sequential(p, out); }
+template <typename T>
+SolveReport cellEvaluate(const cells::CellParams<T>& p, const T* states, T* out, T* jacobians) {
+  return cells::evaluate(p, states, out, jacobians);
+}
+template <typename T>
+cells::NewtonReport cellNewton(const cells::CellParams<T>& p, const cells::NewtonControls& c, T* out) {
+  return cells::newton(p, c, out);
+}
+template <typename T>
+SolveReport cellBackward(const cells::CellParams<T>& p, const T* states, T* lambda, T* dP, double* dA, double* dC, T* dh0) {
+  return cells::backward(p, states, lambda, dP, dA, dC, dh0);
+}
+template SolveReport cellSequential<float>(const cells::CellParams<float>&, float*);
+template SolveReport cellSequential<double>(const cells::CellParams<double>&, double*);
+template SolveReport cellEvaluate<float>(const cells::CellParams<float>&, const float*, float*, float*);
+template SolveReport cellEvaluate<double>(const cells::CellParams<double>&, const double*, double*, double*);
+template cells::NewtonReport cellNewton<float>(const cells::CellParams<float>&, const cells::NewtonControls&, float*);
+template cells::NewtonReport cellNewton<double>(const cells::CellParams<double>&, const cells::NewtonControls&, double*);
+template SolveReport cellBackward<float>(const cells::CellParams<float>&, const float*, float*, float*, double*, double*, float*);
+template SolveReport cellBackward<double>(const cells::CellParams<double>&, const double*, double*, double*, double*, double*,
+                                          double*);
 // gemm_binding.cc: gemm (present when built with BLAS).
 void addGemmFunctions(Napi::Env env, Napi::Object exports);
 

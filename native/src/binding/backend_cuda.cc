@@ -22,6 +22,33 @@ Napi::Object info(Napi::Env env) {
   return o;
 }
 
-void addExtras(Napi::Env, Napi::Object) {}
+// The cell kernels (cells_binding.cc, compiled into this addon with PARASCAN_CELLS_BACKEND_CUDA):
+// host arrays, staged through device buffers. The input projection stays with the caller (on the
+// host, BLAS in the CPU addon); a device error becomes a DEVICE_ERROR JS error naming the call.
+template <typename T>
+SolveReport cellSequential(const cells::CellParams<T>& p, T* out) { return cuda::cellSequentialHost(p, out); }
+template <typename T>
+SolveReport cellEvaluate(const cells::CellParams<T>& p, const T* states, T* out, T* jacobians) {
+  return cuda::cellEvaluateHost(p, states, out, jacobians);
+}
+template <typename T>
+cells::NewtonReport cellNewton(const cells::CellParams<T>& p, const cells::NewtonControls& c, T* out) {
+  return cuda::cellNewtonHost(p, c, out);
+}
+template <typename T>
+SolveReport cellBackward(const cells::CellParams<T>& p, const T* states, T* lambda, T* dP, double* dA, double* dC, T* dh0) {
+  return cuda::cellBackwardHost(p, states, lambda, dP, dA, dC, dh0);
+}
+template SolveReport cellSequential<float>(const cells::CellParams<float>&, float*);
+template SolveReport cellSequential<double>(const cells::CellParams<double>&, double*);
+template SolveReport cellEvaluate<float>(const cells::CellParams<float>&, const float*, float*, float*);
+template SolveReport cellEvaluate<double>(const cells::CellParams<double>&, const double*, double*, double*);
+template cells::NewtonReport cellNewton<float>(const cells::CellParams<float>&, const cells::NewtonControls&, float*);
+template cells::NewtonReport cellNewton<double>(const cells::CellParams<double>&, const cells::NewtonControls&, double*);
+template SolveReport cellBackward<float>(const cells::CellParams<float>&, const float*, float*, float*, double*, double*, float*);
+template SolveReport cellBackward<double>(const cells::CellParams<double>&, const double*, double*, double*, double*, double*,
+                                          double*);
+
+void addExtras(Napi::Env env, Napi::Object exports) { addCellFunctions(env, exports); }
 
 }  // namespace parascan::binding
