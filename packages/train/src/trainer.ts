@@ -4,8 +4,9 @@
  * fit runs `steps` AdamW updates on batches from `dataset.train` (order: data/split.ts), with the
  * cosine-with-warmup schedule, global-norm clipping, periodic validation, early stopping on the
  * validation loss, periodic atomic checkpoints, and an AbortSignal. It yields to the event loop
- * between steps (and between validation batches), so timers, signals and progress output keep
- * running during a long fit.
+ * between steps and between validation batches, and inside a step when the model offers
+ * `lossAndGradAsync` / `evaluateAsync` (@parascan/nn's do: they yield between layers), so timers,
+ * signals and progress output keep running during a long fit.
  *
  * Resume (options.resume = a checkpoint or its path) restores parameters, AdamW moments and step,
  * the trainer state (step, history, validations, early-stopping counters) and the data order, and
@@ -118,6 +119,24 @@ const FIT_KEYS = [
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * Optional async twins of the contract's methods (@parascan/nn's models have them: they hand the
+ * event loop back between layers). fit and evaluate use them when present, so a long step does not
+ * hold timers, signals and the progress bar for its whole duration; the arithmetic is the same.
+ */
+interface AsyncSteps {
+  lossAndGradAsync?(batch: Batch, options?: RunOptions): Promise<StepResult>;
+  evaluateAsync?(batch: Batch, options?: RunOptions): Promise<StepResult>;
+}
+
+function lossAndGrad(model: TrainableModel & AsyncSteps, batch: Batch, run: RunOptions): Promise<StepResult> | StepResult {
+  return typeof model.lossAndGradAsync === 'function' ? model.lossAndGradAsync(batch, run) : model.lossAndGrad(batch, run);
+}
+
+function evaluateBatch(model: TrainableModel & AsyncSteps, batch: Batch, run: RunOptions): Promise<StepResult> | StepResult {
+  return typeof model.evaluateAsync === 'function' ? model.evaluateAsync(batch, run) : model.evaluate(batch, run);
+}
+
 function positiveInt(name: string, value: unknown, allowZero = false): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < (allowZero ? 0 : 1)) {
     throw invalidArgument('fit', name, allowZero ? 'a non-negative integer' : 'a positive integer', describeValue(value));
@@ -184,8 +203,7 @@ export async function evaluate(
   const run = checkRun(options.run);
   for (const batch of dataset[split].batches(batchSize, options.maxBatches ?? Infinity)) {
     if (options.signal?.aborted) break;
-    const r = model.evaluate(batch, run);
-    acc.add(r);
+    acc.add(await evaluateBatch(model, batch, run));
     await yieldToEventLoop();
   }
   return acc.result();
@@ -286,7 +304,7 @@ export async function fit(model: TrainableModel, dataset: Dataset, options: FitO
     const stepIndex = state.step; // 0-based index of the update about to run
     const batch = dataset.train.batchAt(stepIndex, batchSize, seed);
     const t0 = performance.now();
-    const result = model.lossAndGrad(batch, run);
+    const result = await lossAndGrad(model, batch, run);
     checkFiniteResult(op, `step ${stepIndex + 1}`, result, 'Lower the learning rate (options.lr) or clip harder (options.clipNorm); the last checkpoint holds the state before this step.');
     const gradNorm = resolved.clipNorm > 0 ? clipGradNorm(params, resolved.clipNorm) : clipGradNorm(params, Infinity);
     if (!Number.isFinite(gradNorm)) {

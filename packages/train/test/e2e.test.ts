@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { createModel } from '@parascan/nn';
 import { tryLoadNativeAddon } from '@parascan/native';
 import { compareForwardModes, createDataset, evaluate, fit, loadCheckpoint, restoreModel, type FitOptions } from '../src/index.js';
@@ -55,6 +55,16 @@ describe(`resume with a real model (backend ${backend})`, () => {
       expect(parameterBytes(restored)).toEqual(parameterBytes(first));
     });
   }
+});
+
+describe('fit uses the models\' async steps when they have them', () => {
+  it('lossAndGradAsync / evaluateAsync are called, the sync methods are not', async () => {
+    const data = createDataset({ kind: 'synthetic', task: 'parity', length: 8, trainSize: 16, validSize: 8 });
+    const model = createModel({ type: 'lm', cell: 'gru', layers: 1, width: 8, heads: 2, vocab: 2 });
+    const spies = ['lossAndGrad', 'lossAndGradAsync', 'evaluate', 'evaluateAsync'].map((m) => vi.spyOn(model, m as 'evaluate'));
+    await fit(model, data, { steps: 3, batchSize: 4, validEvery: 3, validBatches: 1, run: { backend } });
+    expect(spies.map((s) => s.mock.calls.length)).toEqual([0, 3, 0, 1]);
+  });
 });
 
 describe.skipIf(!nativeCells)('training runs (native cells, parallel mode)', () => {
