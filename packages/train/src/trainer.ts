@@ -218,6 +218,10 @@ function checkModelFitsData(model: TrainableModel, dataset: Dataset): void {
   if (shape.vocab !== undefined && c.vocab !== shape.vocab) throw mismatch('vocab', shape.vocab, c.vocab);
   if (shape.inputFeatures !== undefined && c.inputFeatures !== shape.inputFeatures) throw mismatch('inputFeatures', shape.inputFeatures, c.inputFeatures);
   if (shape.outputFeatures !== undefined && c.outputFeatures !== shape.outputFeatures) throw mismatch('outputFeatures', shape.outputFeatures, c.outputFeatures);
+  const seriesDtype = dataset.kind === 'series' ? (dataset.spec as { dtype?: string }).dtype : undefined;
+  if (seriesDtype !== undefined && seriesDtype !== model.dtype) {
+    throw invalidArgument('fit', 'dataset', `series in the model's dtype (${model.dtype})`, `${seriesDtype} series`, `Create it with createDataset({ ...spec, dtype: '${model.dtype}' }).`);
+  }
 }
 
 export async function fit(model: TrainableModel, dataset: Dataset, options: FitOptions = {}): Promise<FitResult> {

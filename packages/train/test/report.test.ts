@@ -63,6 +63,7 @@ describe('loss curve SVG and run summary', () => {
     expect(niceTicks(0, 1)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1]);
     expect(niceTicks(2.3, 3.1, 4)).toEqual([2.4, 2.6, 2.8, 3]);
     expect(niceTicks(0, 1000)).toEqual([0, 200, 400, 600, 800, 1000]);
+    expect(niceTicks(0.68, 0.79)).toEqual([0.7, 0.725, 0.75, 0.775]);
   });
 
   it('the SVG is self-contained and plots every point inside the frame', () => {

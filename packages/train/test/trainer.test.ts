@@ -97,6 +97,7 @@ describe('fit with a bigram model (no @parascan/nn)', () => {
     expect(r.finalValid.rmse! ** 2).toBeCloseTo(r.finalValid.loss, 10);
     expect(r.finalValid.loss).toBeLessThan(0.5); // next-hour weather is nearly persistent: far below the variance 1
     expect(r.finalValid.accuracy).toBeUndefined();
+    await expect(fit(new LinearRegressor(3, 3, 'float64'), series, { steps: 1 })).rejects.toThrow(/argument `dataset` must be series in the model's dtype \(float64\); got float32 series\. Create it with createDataset\(\{ \.\.\.spec, dtype: 'float64' \}\)/);
   });
 });
 
