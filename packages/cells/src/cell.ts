@@ -20,6 +20,7 @@ import {
   type FloatArray,
 } from '@parascan/core';
 import {
+  getLinearRecurrenceKernel,
   resolveNewtonControls,
   solveLinearRecurrence,
   solveNewton,
@@ -35,13 +36,14 @@ import { project, projectVjp, type ProjectionShape } from './projection.js';
 import { chooseMode } from './auto.js';
 
 /**
- * 'fused': the whole Newton loop in one native call (backend 'cpu' only). 'auto': the mode a
- * measured cost model expects to be fastest for the shape and backend (src/auto.ts).
+ * 'fused': the whole Newton loop in one native call (backend 'cpu' or 'cuda'). 'auto': the mode a
+ * measured cost model expects to be fastest for the shape and backend (src/auto.ts; 'fused' on
+ * 'cuda', which has no cost model yet).
  */
 export type Mode = 'sequential' | 'parallel' | 'picard' | 'fused' | 'auto';
 /** The fused loop's Newton unknowns (native/include/parascan/cells.h, FusedSchedule). */
 export type FusedSchedule = 'auto' | 'global' | 'shooting';
-export type CellBackend = 'js' | 'cpu';
+export type CellBackend = 'js' | 'cpu' | 'cuda';
 
 export interface CellOptions {
   /** Din */
@@ -66,7 +68,9 @@ export interface ForwardOptions {
   /**
    * Default 'js' (pure TypeScript). 'cpu': the native kernels of the addon: sequential and fused
    * run entirely natively; parallel/picard run the TS Newton loop over native cell evaluations and
-   * native linear solves; the backward pass of such a forward is native too.
+   * native linear solves; the backward pass of such a forward is native too. 'cuda': the same on
+   * the GPU (parascan_cuda.node; the input projection and its VJP stay on the host, BLAS when the
+   * cpu addon is there); throws NATIVE_UNAVAILABLE, saying why, without a usable GPU.
    */
   backend?: CellBackend;
   /** Initial state [B, S] (S = D for ParaGRU, 2D = [c; h] for ParaLSTM); zero when absent. */
@@ -385,22 +389,24 @@ export abstract class ParaCell {
     checkKnownKeys(op, 'options', o, ['batch', 'mode', 'backend', 'h0', 'newton', 'fusedSchedule']);
     const batch = o['batch'] === undefined ? 1 : checkPositiveInteger(op, 'options.batch', o['batch']);
     const requested = o['mode'] === undefined ? 'parallel' : checkOneOf(op, 'options.mode', o['mode'], ['sequential', 'parallel', 'picard', 'fused', 'auto'] as const);
-    const backend = o['backend'] === undefined ? 'js' : checkOneOf(op, 'options.backend', o['backend'], ['js', 'cpu'] as const);
+    const backend = o['backend'] === undefined ? 'js' : checkOneOf(op, 'options.backend', o['backend'], ['js', 'cpu', 'cuda'] as const);
     const fusedSchedule = o['fusedSchedule'] === undefined ? 'auto' : checkOneOf(op, 'options.fusedSchedule', o['fusedSchedule'], ['auto', 'global', 'shooting'] as const);
-    if (requested === 'fused' && backend !== 'cpu') {
-      throw invalidArgument(op, 'options.mode', "'sequential', 'parallel', 'picard' or 'auto' with backend 'js' (mode 'fused' runs the whole Newton loop natively: it needs backend 'cpu')", "'fused'");
+    if (requested === 'fused' && backend === 'js') {
+      throw invalidArgument(op, 'options.mode', "'sequential', 'parallel', 'picard' or 'auto' with backend 'js' (mode 'fused' runs the whole Newton loop natively: it needs backend 'cpu' or 'cuda')", "'fused'");
     }
     const T = this.checkInput(op, x, batch);
     const h0 = this.checkState(op, 'options.h0', o['h0'], batch);
-    const addon = backend === 'cpu' ? this.nativeAddon(op) : null;
+    const addon = backend === 'js' ? null : this.nativeAddon(op, backend);
     const mode =
-      requested === 'auto'
+      requested === 'auto' && backend === 'cuda'
+        ? 'fused'
+        : requested === 'auto'
         ? chooseMode({
             backend, batch, length: T, size: this.stateSize, blocks: this.blocks, dtype: this.dtype,
             threads: addon ? (addon.info() as { threads?: number }).threads ?? 1 : 1,
           })
         : requested;
-    const P = this.projectAll(x, batch * T, addon);
+    const P = this.projectAll(x, batch * T, backend === 'cuda' ? this.hostBlas() : addon);
     const system = addon ? this.nativeSystem(op, addon, P, batch, T) : this.system(P, batch, T);
     const controls = { ...(options.newton ?? {}), backend };
     let schedule: string | null = null;
@@ -416,7 +422,7 @@ export abstract class ParaCell {
     const S = this.stateWidth;
     const finalState = allocate(this.dtype, batch * S);
     for (let b = 0; b < batch; b++) finalState.set(states.subarray(((b + 1) * T - 1) * S, (b + 1) * T * S), b * S);
-    if (addon && mode === 'sequential') schedule = 'cells-sequential';
+    if (addon && mode === 'sequential') schedule = backend === 'cuda' ? 'cuda-cells-sequential' : 'cells-sequential';
     return {
       mode,
       schedule,
@@ -429,18 +435,29 @@ export abstract class ParaCell {
 
   // ---- native (backend 'cpu') ------------------------------------------------------------------
 
-  /** The CPU addon with the cells' kernels, or a NATIVE_UNAVAILABLE error that says how to get it. */
-  protected nativeAddon(op: string): NativeAddon {
-    const r = tryLoadNativeAddon('cpu');
+  /** The addon with the cells' kernels, or a NATIVE_UNAVAILABLE error that says how to get it. */
+  protected nativeAddon(op: string, backend: 'cpu' | 'cuda' = 'cpu'): NativeAddon {
+    if (backend === 'cuda') {
+      // The solvers' probe: the CUDA addon loads AND sees a GPU, or an error saying which failed.
+      const availability = getLinearRecurrenceKernel('cuda')!.availability();
+      if (!availability.available) throw availability.error;
+    }
+    const r = tryLoadNativeAddon(backend);
     if ('error' in r) throw r.error;
     if (typeof r.addon.cellNewton !== 'function' || typeof r.addon.cellBackward !== 'function') {
       throw new ParascanError(
         'NATIVE_UNAVAILABLE',
-        `${op}: the native cpu addon at ${r.path} predates the cells' kernels (no cellNewton/cellBackward). Rebuild it (cd packages/native && node scripts/build-native.mjs) or use backend: 'js'.`,
+        `${op}: the native ${backend} addon at ${r.path} predates the cells' kernels (no cellNewton/cellBackward). Rebuild it (cd packages/native && node scripts/build-native.mjs) or use backend: 'js'.`,
         { operation: op, hint: "backend: 'js'" },
       );
     }
     return r.addon;
+  }
+
+  /** The cpu addon for the host-side projection GEMMs of backend 'cuda' (null: the TS loop). */
+  private hostBlas(): NativeAddon | null {
+    const r = tryLoadNativeAddon('cpu');
+    return 'error' in r ? null : r.addon;
   }
 
   private nativeRequest(P: FloatArray, batch: number, T: number, h0: FloatArray | null): NativeCellRequest {
@@ -564,12 +581,12 @@ export abstract class ParaCell {
     const M = batch * T;
     this.checkData(op, 'dy', dy, M * D, `[B=${batch}, T=${T}, D=${D}]`);
     const dFinal = this.checkState(op, 'options.dFinalState', o['dFinalState'], batch);
-    const backend = o['backend'] === undefined ? cache.backend : checkOneOf(op, 'options.backend', o['backend'], ['js', 'cpu'] as const);
+    const backend = o['backend'] === undefined ? cache.backend : checkOneOf(op, 'options.backend', o['backend'], ['js', 'cpu', 'cuda'] as const);
     // g_t = ∂L/∂h_t directly.
     const g = allocate(this.dtype, M * S);
     for (let m = 0; m < M; m++) g.set(dy.subarray(m * D, (m + 1) * D), m * S + S - D);
     if (dFinal) for (let b = 0; b < batch; b++) for (let s = 0; s < S; s++) g[((b + 1) * T - 1) * S + s] += dFinal[b * S + s]!;
-    if (backend === 'cpu') return this.nativeBackward(op, cache, g);
+    if (backend !== 'js') return this.nativeBackward(op, cache, g, backend);
     // Jacobians at the solution, then the reversed solve (in place on g).
     const system = this.system(cache.projection, batch, T);
     const jac = allocate(this.dtype, M * this.jacStride());
@@ -590,8 +607,9 @@ export abstract class ParaCell {
   }
 
   /** backend 'cpu': Jacobians, the reversed solve and the per-step VJPs natively; the projection's VJP here. */
-  private nativeBackward(op: string, cache: ForwardCache, g: FloatArray): BackwardResult {
-    const addon = this.nativeAddon(op);
+  private nativeBackward(op: string, cache: ForwardCache, g: FloatArray, backend: 'cpu' | 'cuda'): BackwardResult {
+    const addon = this.nativeAddon(op, backend);
+    const blas = backend === 'cuda' ? this.hostBlas() : addon;
     const { batch, length: T } = cache;
     const D = this.stateSize;
     const G = this.gates;
@@ -614,11 +632,11 @@ export abstract class ParaCell {
     const dx = allocate(this.dtype, M * this.inputSize);
     let dB: FloatArray;
     let db: FloatArray;
-    if (addon.cellProjectionVjp) {
+    if (blas?.cellProjectionVjp) {
       // dx = dP·Bᵀ, dB = xᵀ·dP, db = Σ dP per head, as GEMMs (OpenBLAS).
       dB = allocate(this.dtype, this.Bw.length);
       db = allocate(this.dtype, G * D);
-      addon.cellProjectionVjp({ ...this.shape(M), x: cache.x, weight: this.Bw, dP, dx, dW: dB, db });
+      blas.cellProjectionVjp({ ...this.shape(M), x: cache.x, weight: this.Bw, dP, dx, dW: dB, db });
     } else {
       const dB64 = new Float64Array(this.Bw.length);
       const db64 = new Float64Array(G * D);
