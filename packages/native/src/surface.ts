@@ -159,7 +159,11 @@ export interface NativeAddon {
    * 'copy': a = b. 'triad': a = b + 3·c. Float32Arrays of one length; threads 0 = all.
    */
   bandwidthProbe?(kind: 'copy' | 'triad', a: Float32Array, b: Float32Array, c: Float32Array, threads: number): void;
-  /** CPU, ParaGRU/ParaLSTM (absent from addons built before the cells kernels): the sequential loop. */
+  /**
+   * ParaGRU/ParaLSTM, on both addons (absent from addons built before the cells kernels); the CUDA
+   * addon stages the host arrays through the GPU, ignores `threads` and `controls.schedule` (it runs
+   * ParaRNN's global Newton) and throws 'DEVICE_ERROR: …' without a usable device. The sequential loop.
+   */
   cellSequential?(request: NativeCellRequest): NativeCellResult;
   cellSequentialAsync?(request: NativeCellRequest): Promise<NativeCellResult>;
   /** f and/or the closed-form Jacobians at every point, in parallel. */
