@@ -9,16 +9,16 @@
  *   time-d1, d4    B=1, T=2^22, D ∈ {1, 4}: one long stream, parallel in time or not at all
  *   js-*           B=16, T=2^12, D=16: 2^20 state elements, the pure-TS reference vs native
  *   cuda           the shapes above on the GPU, when a CUDA addon and a device are present
- *   cells-gru      ParaGRU forward (@parascan/cells), D=64, T=2^12, B ∈ {1, 8}, through the public forward: js sequential vs the
- *                  native cells kernels (sequential, parallel = TS Newton over native calls, fused)
+ *   cells-*        ParaGRU / ParaLSTM through the public forward/backward: every mode and backend over a
+ *                  T × B × D grid, peak RSS per mode at T=2^20, PyTorch comparison (cases-cells.ts)
  */
 import { tryLoadNativeAddon, type NativeAddon } from '@parascan/native';
-import { ParaGRU, type CellBackend, type Mode } from '@parascan/cells';
 import { solveLinearRecurrence, type LinearRecurrenceOptions, type Method } from '@parascan/solvers';
 
 import type { Profile } from './args.js';
 import { nnGemm } from './cases-nn.js';
 import { trainGru, trainLstm } from './cases-train.js';
+import { CELL_CASES } from './cases-cells.js';
 import { takeSchedule } from './instrument.js';
 import { MiB, fillUniform, timeIt, type Budget } from './measure.js';
 import type { CaseResult, Dtype, Row, Section, Target } from './types.js';
@@ -437,77 +437,6 @@ const cuda: CaseDef = {
   },
 };
 
-// ---- cells ---------------------------------------------------------------------------------------
-
-const cellsGru: CaseDef = {
-  name: 'cells-gru',
-  title: 'ParaGRU forward through the public API (projection included), float32, D=64, T=2^12, B ∈ {1, 8}',
-  async run(ctx) {
-    const addon = cpuAddon();
-    if (typeof addon.cellNewton !== 'function' || typeof addon.cellSequential !== 'function') {
-      return { case: 'cells-gru', rows: [], skipped: 'this parascan.node predates the cells kernels: rebuild @parascan/native', arraysMiB: 0 };
-    }
-    const D = 64;
-    // The public forward includes the input projection, a plain TS loop for now (BLAS is issue 3
-    // work) that dominates at this size: T = 2^12 keeps the case within its time budget.
-    const T = ctx.profile === 'smoke' ? 256 : 1 << 12;
-    const rows: Row[] = [];
-    let mib = 0;
-    for (const B of [1, 8]) {
-      const cell = new ParaGRU({ inputSize: D, stateSize: D, heads: 1, seed: 7 });
-      const x = new Float32Array(B * T * D);
-      fillUniform(x, -1, 1, 71 + B);
-      // x, the projection [B,T,3,D], y and the solver's state/Jacobian/residual buffers
-      mib = Math.max(mib, (x.byteLength * (1 + 3 + 1 + 3)) / MiB);
-      const shape = `B=${B} T=${T} D=${D}`;
-      const base = `cells-gru/B${B}-js-sequential`;
-      // Effective bytes: read x, write y (the same count for every row).
-      const bytesMoved = 2 * D * B * T * 4;
-      const variants: Array<[CellBackend, Mode]> = [
-        ['js', 'sequential'],
-        ['cpu', 'sequential'],
-        ['cpu', 'parallel'],
-        ['cpu', 'fused'],
-      ];
-      for (const [backend, mode] of variants) {
-        const id = `cells-gru/B${B}-${backend}-${mode}`;
-        let iterations = 0;
-        const timing = await timeIt(id, () => {
-          iterations = cell.forward(x, { batch: B, mode, backend }).diagnostics.iterations;
-        }, ctx.budget);
-        rows.push({
-          id,
-          case: 'cells-gru',
-          section: 'js-reference',
-          backend,
-          method: mode,
-          schedule: mode === 'sequential' ? 'sequential' : `newton ${iterations} it`,
-          dtype: 'float32',
-          structure: 'diagonal',
-          shape,
-          threads: backend === 'cpu' ? 0 : null,
-          bytesMoved,
-          timing,
-          gbps: bytesMoved / (timing.medianMs * 1e6),
-          gbpsBest: bytesMoved / (timing.minMs * 1e6),
-          triadRef: null,
-          pctOfTriad: null,
-          pctOfTriadBest: null,
-          baselineRef: id === base ? null : base,
-          baselineLabel: id === base ? null : `js sequential B=${B}`,
-          speedup: null,
-          speedupBest: null,
-          target: null,
-          met: null,
-          memory: EMPTY_MEMORY,
-          note: 'first numbers: the input projection (plain TS loop) dominates every row; the native cell kernels are not vectorised yet',
-        });
-      }
-    }
-    return { case: 'cells-gru', rows, arraysMiB: mib };
-  },
-};
-
 export const CASES: CaseDef[] = [
   bandwidth,
   throughputCase('diag-f32', 'diagonal float32, 2^24 elements', 'diagonal', 1, 'float32', {
@@ -527,7 +456,7 @@ export const CASES: CaseDef[] = [
   jsParallelCase('diagonal', 1),
   jsCase('block', 2),
   jsParallelCase('block', 2),
-  cellsGru,
+  ...CELL_CASES,
   nnGemm,
   trainGru,
   trainLstm,

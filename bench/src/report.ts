@@ -57,6 +57,8 @@ const SECTION_TITLES: Record<Section, string> = {
   throughput: 'Solve throughput (GB/s of J + r read and x written; % of the triad row above it: same threads, same arrays, measured just before)',
   'time-parallel': 'Parallel in time: one long stream (B=1), float32',
   'js-reference': 'Pure-TS reference vs native, float32 (js rows compare with the 1-thread triad)',
+  cells: 'Cells (ParaGRU/ParaLSTM f32 through the public forward/backward, projection included; speedup vs the row named)',
+  'cells-memory': 'Cells: one forward+backward per mode at T=2^20 (peak RSS of a process running only that mode)',
   cuda: 'CUDA',
 };
 
@@ -110,7 +112,7 @@ export function formatReport(doc: BenchDocument): string {
   out.push(
     "Times are tinybench medians; ±% is tinybench's relative margin of error of the mean. GB/s = bytes that must move / median time. load = 1-minute load average when the case started-ended.",
   );
-  const sections: Section[] = ['bandwidth', 'throughput', 'time-parallel', 'js-reference', 'cuda'];
+  const sections: Section[] = ['bandwidth', 'throughput', 'time-parallel', 'js-reference', 'cells', 'cells-memory', 'cuda'];
   for (const s of sections) {
     const rows = doc.rows.filter((r) => r.section === s);
     const skipped = s === 'cuda' ? doc.skipped.filter((x) => x.case === 'cuda') : [];

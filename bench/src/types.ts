@@ -69,7 +69,7 @@ export interface Row {
   note?: string;
 }
 
-export type Section = 'bandwidth' | 'throughput' | 'time-parallel' | 'js-reference' | 'cuda';
+export type Section = 'bandwidth' | 'throughput' | 'time-parallel' | 'js-reference' | 'cells' | 'cells-memory' | 'cuda';
 
 export interface CaseMemory {
   /** process.resourceUsage().maxRSS of the process that ran the case (KiB -> MiB). */

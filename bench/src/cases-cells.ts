@@ -1,0 +1,377 @@
+/**
+ * The cells benchmarks (issue 3): ParaGRU / ParaLSTM through their public `forward` and `backward`
+ * (input projection included), float32, heads 1, Din = D. Every case runs in a child process of
+ * its own, so its peak RSS is its own.
+ *
+ *   cells-t10, cells-t14, cells-t18   the grid T ∈ {2^10, 2^14, 2^18} × B ∈ {1, 8} × D ∈ {16, 64, 256},
+ *                                     ParaGRU, by default only shapes with B·T·D ≤ 2^22 (every shape
+ *                                     with PARASCAN_BENCH_CELLS_GRID=full; T = 2^11 … 2^17 too with
+ *                                     =all). Rows per shape, forward and forward+backward: js sequential
+ *                                     (small shapes), cpu sequential, parallel (TS Newton over native
+ *                                     evaluate + solve calls), fused (one native call, multiple
+ *                                     shooting), fused-global (one native call, ParaRNN's Newton over
+ *                                     every state) and auto.
+ *   cells-lstm                        ParaLSTM at B ∈ {1, 8}, T = 2^14, D = 64, the same rows.
+ *   cells-mem-<cell>-<mode>           T = 2^20, B = 1, D = 64, one forward + backward in `mode`, alone in
+ *                                     its process: the peak RSS per mode (O(B·T·D) check).
+ *   cells-pytorch                     ParaGRU in PyTorch (bench/pytorch/paragru.py, a sequential loop,
+ *                                     autograd) vs parascan at B = 4, T = 8192, D = 64, same weights,
+ *                                     outputs and gradients compared; skipped with one line without torch.
+ *
+ * Targets: fused forward ≥ 3× parallel; native sequential forward ≥ 10× js sequential; auto within
+ * 10 % of the fastest mode of its shape (speedup vs that row ≥ 1/1.1); native ≥ 20× PyTorch.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { ParaGRU, ParaLSTM, type CellBackend, type FusedSchedule, type Mode } from '@parascan/cells';
+import { tryLoadNativeAddon } from '@parascan/native';
+
+import type { Profile } from './args.js';
+import type { CaseContext, CaseDef } from './cases.js';
+import { MiB, fillUniform, timeIt, type Budget } from './measure.js';
+import type { Row, Target, Timing } from './types.js';
+
+const EMPTY_MEMORY = { peakRssMiB: 0, startRssMiB: 0, arraysMiB: 0, isolated: false };
+
+/** Short budgets: each cells case has dozens of rows (a sample of the big shapes takes 0.1-2 s). */
+const CELL_BUDGETS: Record<Profile, Budget> = {
+  full: { timeMs: 300, iterations: 3, warmupMs: 0, warmupIterations: 1 },
+  quick: { timeMs: 60, iterations: 2, warmupMs: 0, warmupIterations: 1 },
+  smoke: { timeMs: 5, iterations: 1, warmupMs: 0, warmupIterations: 1 },
+};
+
+type CellName = 'gru' | 'lstm';
+
+interface Variant {
+  /** Row label: `${backend}-${name}` */
+  name: string;
+  backend: CellBackend;
+  mode: Mode;
+  fusedSchedule?: FusedSchedule;
+}
+
+const CPU_VARIANTS: Variant[] = [
+  { name: 'sequential', backend: 'cpu', mode: 'sequential' },
+  { name: 'parallel', backend: 'cpu', mode: 'parallel' },
+  { name: 'fused', backend: 'cpu', mode: 'fused', fusedSchedule: 'shooting' },
+  { name: 'fused-global', backend: 'cpu', mode: 'fused', fusedSchedule: 'global' },
+  { name: 'auto', backend: 'cpu', mode: 'auto' },
+];
+const JS_SEQUENTIAL: Variant = { name: 'sequential', backend: 'js', mode: 'sequential' };
+
+/** The js reference loop only where it takes well under a second per call. */
+const JS_MAX_ELEMENTS = 1 << 18;
+
+function makeCell(cell: CellName, D: number) {
+  const options = { inputSize: D, stateSize: D, heads: 1, seed: 7 };
+  return cell === 'gru' ? new ParaGRU(options) : new ParaLSTM(options);
+}
+
+function log2(n: number): number {
+  return Math.round(Math.log2(n));
+}
+
+interface Measured {
+  variant: Variant;
+  dir: 'fwd' | 'fwd+bwd';
+  id: string;
+  timing: Timing;
+  schedule: string;
+}
+
+function row(caseName: string, m: Measured, shape: string, elements: number, extra: Partial<Row>): Row {
+  return {
+    id: m.id,
+    case: caseName,
+    section: 'cells',
+    backend: m.variant.backend,
+    method: `${m.variant.name} ${m.dir}`,
+    schedule: m.schedule,
+    dtype: 'float32',
+    structure: null,
+    shape,
+    threads: m.variant.backend === 'cpu' ? 0 : null,
+    // Effective bytes: x read and y written (and dy read, dx written backwards): the same for every row.
+    bytesMoved: (m.dir === 'fwd' ? 2 : 4) * elements * 4,
+    timing: m.timing,
+    gbps: ((m.dir === 'fwd' ? 2 : 4) * elements * 4) / (m.timing.medianMs * 1e6),
+    gbpsBest: ((m.dir === 'fwd' ? 2 : 4) * elements * 4) / (m.timing.minMs * 1e6),
+    triadRef: null,
+    pctOfTriad: null,
+    pctOfTriadBest: null,
+    baselineRef: null,
+    baselineLabel: null,
+    speedup: null,
+    speedupBest: null,
+    target: null,
+    met: null,
+    memory: EMPTY_MEMORY,
+    ...extra,
+  };
+}
+
+const FUSED_TARGET: Target = { metric: 'speedup', min: 3, text: '>= 3x parallel' };
+const NATIVE_TARGET: Target = { metric: 'speedup', min: 10, text: '>= 10x js sequential' };
+const AUTO_TARGET: Target = { metric: 'speedup', min: 1 / 1.1, text: 'auto >= best/1.1' };
+const TORCH_TARGET: Target = { metric: 'speedup', min: 20, text: '>= 20x PyTorch' };
+
+/** Every row of one shape: each variant forward, then forward + backward. */
+async function measureShape(ctx: CaseContext, caseName: string, cell: CellName, B: number, T: number, D: number, budget: Budget): Promise<Row[]> {
+  const c = makeCell(cell, D);
+  const x = new Float32Array(B * T * D);
+  fillUniform(x, -1, 1, 11 + B + T + D);
+  const dy = new Float32Array(B * T * D);
+  fillUniform(dy, -1, 1, 13 + B + T + D);
+  const elements = B * T * D;
+  const shape = `${cell === 'gru' ? 'GRU' : 'LSTM'} B=${B} T=2^${log2(T)} D=${D}`;
+  const key = `${caseName}/${cell}-B${B}-T${log2(T)}-D${D}`;
+  const variants = elements <= JS_MAX_ELEMENTS || ctx.profile === 'smoke' ? [JS_SEQUENTIAL, ...CPU_VARIANTS] : CPU_VARIANTS;
+  const measured: Measured[] = [];
+  for (const dir of ['fwd', 'fwd+bwd'] as const) {
+    for (const v of variants) {
+      let schedule = '';
+      const options = { batch: B, mode: v.mode, backend: v.backend, ...(v.fusedSchedule ? { fusedSchedule: v.fusedSchedule } : {}) };
+      const timing = await timeIt(`${key}/${v.backend}-${v.name}-${dir}`, () => {
+        const r = c.forward(x, options);
+        const it = r.diagnostics.termination === 'sequential' ? '' : ` ${r.diagnostics.iterations} it`;
+        const sch = r.schedule ? r.schedule.replace(/^cells-/, '') : r.mode;
+        schedule = (v.mode === 'auto' ? `${r.mode}: ` : '') + sch + it;
+        if (dir === 'fwd+bwd') c.backward(dy, r.cache);
+      }, budget);
+      measured.push({ variant: v, dir, id: `${key}/${v.backend}-${v.name}-${dir}`, timing, schedule });
+    }
+  }
+  const rows: Row[] = [];
+  for (const m of measured) {
+    const same = (backend: string, name: string) => measured.find((o) => o.dir === m.dir && o.variant.backend === backend && o.variant.name === name);
+    const extra: Partial<Row> = {};
+    const seqCpu = same('cpu', 'sequential')!;
+    if (m.variant.backend === 'cpu' && m.variant.name === 'sequential') {
+      const js = same('js', 'sequential');
+      if (js) Object.assign(extra, { baselineRef: js.id, baselineLabel: 'js sequential', target: m.dir === 'fwd' ? NATIVE_TARGET : null });
+    } else if (m.variant.name === 'fused' && m.variant.backend === 'cpu') {
+      Object.assign(extra, { baselineRef: same('cpu', 'parallel')!.id, baselineLabel: 'cpu parallel', target: m.dir === 'fwd' ? FUSED_TARGET : null });
+    } else if (m.variant.name === 'auto') {
+      // The fastest explicit cpu mode of this shape and direction (by median).
+      const best = measured
+        .filter((o) => o.dir === m.dir && o.variant.backend === 'cpu' && o.variant.name !== 'auto')
+        .reduce((a, b) => (b.timing.medianMs < a.timing.medianMs ? b : a));
+      Object.assign(extra, { baselineRef: best.id, baselineLabel: `best: ${best.variant.name}`, target: AUTO_TARGET });
+    } else if (m !== seqCpu && m.variant.backend === 'cpu') {
+      Object.assign(extra, { baselineRef: seqCpu.id, baselineLabel: 'cpu sequential' });
+    }
+    rows.push(row(caseName, m, shape, elements, extra));
+  }
+  return rows;
+}
+
+function gridShapes(profile: Profile, T: number): Array<[number, number]> {
+  if (profile === 'smoke') return [[1, 16], [2, 16]];
+  const grid = process.env['PARASCAN_BENCH_CELLS_GRID'] ?? '';
+  const out: Array<[number, number]> = [];
+  for (const B of [1, 8])
+    for (const D of [16, 64, 256]) if (grid === 'full' || grid === 'all' || B * T * D <= 1 << 22) out.push([B, D]);
+  return out;
+}
+
+function gridCase(logT: number): CaseDef {
+  const name = `cells-t${logT}`;
+  return {
+    name,
+    title: `ParaGRU f32 through the public API, T=2^${logT}, B ∈ {1, 8}, D ∈ {16, 64, 256} (B·T·D ≤ 2^22 unless PARASCAN_BENCH_CELLS_GRID=full): every mode, fwd and fwd+bwd`,
+    async run(ctx) {
+      const skip = nativeCellsMissing();
+      if (skip) return { case: name, rows: [], skipped: skip, arraysMiB: 0 };
+      const T = ctx.profile === 'smoke' ? 64 : 1 << logT;
+      const rows: Row[] = [];
+      let mib = 0;
+      for (const [B, D] of gridShapes(ctx.profile, T)) {
+        rows.push(...(await measureShape(ctx, name, 'gru', B, T, D, CELL_BUDGETS[ctx.profile])));
+        // x, dy, P (3), states, y, dx, dP (3): the case's own arrays, float32
+        mib = Math.max(mib, (B * T * D * 4 * 11) / MiB);
+      }
+      return { case: name, rows, arraysMiB: mib };
+    },
+  };
+}
+
+/** The extra T of PARASCAN_BENCH_CELLS_GRID=all (2^11 … 2^17). */
+function extraGridCases(): CaseDef[] {
+  if (process.env['PARASCAN_BENCH_CELLS_GRID'] !== 'all') return [];
+  return [11, 12, 13, 15, 16, 17].map(gridCase);
+}
+
+const lstmCase: CaseDef = {
+  name: 'cells-lstm',
+  title: 'ParaLSTM f32 (2x2 block Jacobians), T=2^14, B ∈ {1, 8}, D=64: every mode, fwd and fwd+bwd',
+  async run(ctx) {
+    const skip = nativeCellsMissing();
+    if (skip) return { case: 'cells-lstm', rows: [], skipped: skip, arraysMiB: 0 };
+    const T = ctx.profile === 'smoke' ? 64 : 1 << 14;
+    const D = ctx.profile === 'smoke' ? 16 : 64;
+    const rows: Row[] = [];
+    for (const B of [1, 8]) rows.push(...(await measureShape(ctx, 'cells-lstm', 'lstm', B, T, D, CELL_BUDGETS[ctx.profile])));
+    return { case: 'cells-lstm', rows, arraysMiB: (8 * T * D * 4 * 13) / MiB };
+  },
+};
+
+function nativeCellsMissing(): string | null {
+  const r = tryLoadNativeAddon('cpu');
+  if ('error' in r) return `no native cpu addon: ${r.error.message.split('\n')[0]}`;
+  if (typeof r.addon.cellNewton !== 'function') return 'this parascan.node predates the cells kernels: rebuild @parascan/native';
+  return null;
+}
+
+/** One forward + backward at T = 2^20, B = 1, D = 64 in one mode: its process's peak RSS is the row's. */
+function memoryCase(cell: CellName, variant: Variant): CaseDef {
+  const name = `cells-mem-${cell}-${variant.name}`;
+  return {
+    name,
+    title: `${cell === 'gru' ? 'ParaGRU' : 'ParaLSTM'} f32 T=2^20 B=1 D=64, one forward+backward in mode ${variant.name}: peak RSS of this mode`,
+    async run(ctx) {
+      const skip = nativeCellsMissing();
+      if (skip) return { case: name, rows: [], skipped: skip, arraysMiB: 0 };
+      const T = ctx.profile === 'smoke' ? 1 << 10 : 1 << 20;
+      const D = 64;
+      const c = makeCell(cell, D);
+      const x = new Float32Array(T * D);
+      fillUniform(x, -1, 1, 17);
+      const dy = new Float32Array(T * D);
+      fillUniform(dy, -1, 1, 19);
+      let schedule = '';
+      const options = { batch: 1, mode: variant.mode, backend: variant.backend, ...(variant.fusedSchedule ? { fusedSchedule: variant.fusedSchedule } : {}) };
+      const timing = await timeIt(`${name}`, () => {
+        const r = c.forward(x, options);
+        schedule = (r.schedule ?? r.mode).replace(/^cells-/, '');
+        c.backward(dy, r.cache);
+      }, { timeMs: 1, iterations: 1, warmupMs: 0, warmupIterations: 0 });
+      const m: Measured = { variant, dir: 'fwd+bwd', id: `${name}/${variant.backend}-${variant.name}-fwd+bwd`, timing, schedule };
+      const S = cell === 'gru' ? D : 2 * D;
+      // What the caller holds at the peak: x, dy, P [T, 3, D], the states [T, S], y, dx, dP [T, 3, D], float32.
+      const callerBytes = T * (D + D + 3 * D + S + D + D + 3 * D) * 4;
+      const r = row(name, m, `${cell === 'gru' ? 'GRU' : 'LSTM'} B=1 T=2^${log2(T)} D=${D}`, T * D, {
+        note: `peak RSS in this process; the caller's own arrays are ${(callerBytes / MiB).toFixed(0)} MiB; B·T·D·4 bytes = ${((T * D * 4) / MiB).toFixed(0)} MiB`,
+      });
+      r.section = 'cells-memory';
+      return { case: name, rows: [r], arraysMiB: callerBytes / MiB };
+    },
+  };
+}
+
+/** The Python interpreter that has torch: python3 on PATH, else Debian's /usr/bin/python3. */
+function findTorchPython(): { python: string } | { reason: string } {
+  const tried: string[] = [];
+  for (const python of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(python, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8', timeout: 60_000 });
+    if (r.status === 0) return { python };
+    tried.push(`${python}: ${r.error ? r.error.message : (r.stderr ?? '').trim().split('\n').pop()}`);
+  }
+  return { reason: `PyTorch is not installed (${tried.join('; ')}); Debian: sudo apt-get install -y python3-torch` };
+}
+
+function writeF32(dir: string, name: string, a: Float32Array | Float64Array): void {
+  const f = a instanceof Float32Array ? a : Float32Array.from(a);
+  writeFileSync(path.join(dir, `${name}.f32`), Buffer.from(f.buffer, f.byteOffset, f.byteLength));
+}
+
+const pytorchCase: CaseDef = {
+  name: 'cells-pytorch',
+  title: 'ParaGRU f32 B=4 T=8192 D=64: PyTorch sequential loop (bench/pytorch/paragru.py) vs parascan, same weights, checked',
+  async run(ctx) {
+    const skip = nativeCellsMissing();
+    if (skip) return { case: 'cells-pytorch', rows: [], skipped: skip, arraysMiB: 0 };
+    const found = findTorchPython();
+    if ('reason' in found) return { case: 'cells-pytorch', rows: [], skipped: found.reason, arraysMiB: 0 };
+    const B = 4;
+    const T = ctx.profile === 'smoke' ? 64 : 8192;
+    const D = 64;
+    const c = new ParaGRU({ inputSize: D, stateSize: D, heads: 1, seed: 23 });
+    const x = new Float32Array(B * T * D);
+    fillUniform(x, -1, 1, 29);
+    const dy = new Float32Array(B * T * D);
+    fillUniform(dy, -1, 1, 31);
+    // parascan's own answer, written next to the inputs for the script's check.
+    const ref = c.forward(x, { batch: B, mode: 'sequential', backend: 'cpu' });
+    const g = c.backward(dy, ref.cache);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'parascan-torch-'));
+    try {
+      const p = c.parameters();
+      writeFileSync(path.join(dir, 'meta.json'), JSON.stringify({ batch: B, length: T, size: D, heads: 1 }));
+      writeF32(dir, 'x', x);
+      writeF32(dir, 'dy', dy);
+      for (const k of ['A', 'B', 'b'] as const) writeF32(dir, k, p[k]!);
+      writeF32(dir, 'y_ref', ref.y);
+      writeF32(dir, 'dx_ref', g.dx);
+      writeF32(dir, 'dA_ref', g.grads['A']!);
+      writeF32(dir, 'dB_ref', g.grads['B']!);
+      writeF32(dir, 'db_ref', g.grads['b']!);
+      const script = fileURLToPath(new URL('../pytorch/paragru.py', import.meta.url));
+      const reps = ctx.profile === 'full' ? 3 : 1;
+      const run = spawnSync(found.python, [script, '--data', dir, '--json', '--reps', String(reps), '--threads', String(ctx.threads)], {
+        encoding: 'utf8',
+        timeout: 170_000,
+        maxBuffer: 16 * MiB,
+      });
+      if (run.status === 2) return { case: 'cells-pytorch', rows: [], skipped: (run.stderr ?? '').trim(), arraysMiB: 0 };
+      const line = (run.stdout ?? '').trim().split('\n').pop() ?? '';
+      if (!line.startsWith('{')) throw new Error(`bench/pytorch/paragru.py failed (status ${run.status}): ${(run.stderr ?? '').trim().slice(-500)}`);
+      const out = JSON.parse(line) as {
+        torch: string; threads: number; forwardMs: number[]; forwardBackwardMs: number[]; check: Record<string, number>; checkTolerance: number;
+      };
+      const checkText = Object.entries(out.check).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ');
+      if (run.status === 3) throw new Error(`PyTorch's ParaGRU does not match parascan's (largest error / largest |ref|: ${checkText}; tolerance ${out.checkTolerance})`);
+      const timingOf = (ms: number[]): Timing => {
+        const s = [...ms].sort((a, b) => a - b);
+        const mean = s.reduce((a, b) => a + b, 0) / s.length;
+        const sd = Math.sqrt(s.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, s.length - 1));
+        return { medianMs: s[Math.floor(s.length / 2)]!, meanMs: mean, minMs: s[0]!, maxMs: s[s.length - 1]!, sdMs: sd, rmePct: 0, samples: s.length };
+      };
+      const shape = `GRU B=${B} T=2^${log2(T)} D=${D}`;
+      const torchVariant: Variant = { name: 'pytorch', backend: 'js', mode: 'sequential' };
+      const rows: Row[] = [];
+      for (const [dirName, ms] of [['fwd', out.forwardMs], ['fwd+bwd', out.forwardBackwardMs]] as const) {
+        const id = `cells-pytorch/torch-sequential-${dirName}`;
+        const tr = row('cells-pytorch', { variant: torchVariant, dir: dirName, id, timing: timingOf(ms), schedule: `python loop, ${out.threads} threads` }, shape, B * T * D, {
+          backend: 'pytorch',
+          method: `sequential ${dirName}`,
+          note: `PyTorch ${out.torch}; matches parascan (largest error / largest |ref|: ${checkText})`,
+        });
+        rows.push(tr);
+        for (const v of [CPU_VARIANTS[0]!, CPU_VARIANTS[4]!]) {
+          const nid = `cells-pytorch/cpu-${v.name}-${dirName}`;
+          let schedule = '';
+          const timing = await timeIt(nid, () => {
+            const r = c.forward(x, { batch: B, mode: v.mode, backend: 'cpu' });
+            schedule = (v.mode === 'auto' ? `${r.mode}: ` : '') + (r.schedule ?? r.mode).replace(/^cells-/, '');
+            if (dirName === 'fwd+bwd') c.backward(dy, r.cache);
+          }, CELL_BUDGETS[ctx.profile]);
+          rows.push(row('cells-pytorch', { variant: v, dir: dirName, id: nid, timing, schedule }, shape, B * T * D, {
+            baselineRef: id,
+            baselineLabel: 'PyTorch loop',
+            target: TORCH_TARGET,
+          }));
+        }
+      }
+      return { case: 'cells-pytorch', rows, arraysMiB: (B * T * D * 4 * 11) / MiB };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+};
+
+const MEMORY_VARIANTS = CPU_VARIANTS.filter((v) => v.name !== 'auto');
+
+export const CELL_CASES: CaseDef[] = [
+  gridCase(10),
+  gridCase(14),
+  gridCase(18),
+  ...extraGridCases(),
+  lstmCase,
+  ...MEMORY_VARIANTS.map((v) => memoryCase('gru', v)),
+  ...MEMORY_VARIANTS.map((v) => memoryCase('lstm', v)),
+  pytorchCase,
+];
