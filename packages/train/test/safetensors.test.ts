@@ -38,6 +38,7 @@ function sampleTensors(rng: Rng): Map<string, { shape: number[]; data: TensorDat
     ['odd.u8', { shape: [3], data: Uint8Array.from([1, 2, 255]) }], // 3 bytes: the following tensors start unaligned
     ['f64', { shape: [5], data: f64 }],
     ['ids', { shape: [2, 2], data: Int32Array.from([-1, 0, 2147483647, -2147483648]) }],
+    ['steps', { shape: [3], data: BigInt64Array.from([-5n, 0n, 9007199254740991n]) }],
     ['scalar', { shape: [], data: Float32Array.from([42]) }],
     ['empty', { shape: [0, 4], data: new Float32Array(0) }],
   ]);
@@ -53,7 +54,7 @@ function minimalParse(file: Uint8Array) {
 }
 
 describe(`safetensors (seed ${seed})`, () => {
-  it('save then load is bit-exact for every dtype, including -0, ±Inf, NaN and subnormals', async () => {
+  it('save then load is bit-exact for every dtype (F32, F64, I32, I64, U8), including -0, ±Inf, NaN and subnormals', async () => {
     const tensors = sampleTensors(new Rng(seed));
     const path = join(dir, 'roundtrip.safetensors');
     writeSafetensorsFile(path, tensors, { note: 'hello' });
@@ -80,6 +81,7 @@ describe(`safetensors (seed ${seed})`, () => {
       F64: [8, (v, o) => v.getFloat64(o, true)],
       I32: [4, (v, o) => v.getInt32(o, true)],
       U8: [1, (v, o) => v.getUint8(o)],
+      I64: [8, (v, o) => Number(v.getBigInt64(o, true))],
     };
     let covered = 0;
     for (const [name, t] of tensors) {
@@ -107,7 +109,7 @@ describe(`safetensors (seed ${seed})`, () => {
       '(n,) = struct.unpack("<Q", raw[:8])',
       'header = json.loads(raw[8:8 + n])',
       'data = raw[8 + n:]',
-      'kinds = {"F32": "<f4", "F64": "<f8", "I32": "<i4", "U8": "u1"}',
+      'kinds = {"F32": "<f4", "F64": "<f8", "I32": "<i4", "I64": "<i8", "U8": "u1"}',
       'out = {"__metadata__": header.pop("__metadata__")}',
       'for name, h in header.items():',
       '    b, e = h["data_offsets"]',
@@ -172,7 +174,7 @@ describe(`safetensors (seed ${seed})`, () => {
   }
   it('a file without a checksum reads, unless one is required', () => {
     const file = withHeader(() => {}, false);
-    expect(decodeSafetensors(file, 'x').tensors.size).toBe(6);
+    expect(decodeSafetensors(file, 'x').tensors.size).toBe(7);
     expect(() => decodeSafetensors(file, 'x', true)).toThrow(/no `parascan.sha256` checksum/);
   });
 });
