@@ -224,6 +224,13 @@ function checkModelFitsData(model: TrainableModel, dataset: Dataset): void {
   }
 }
 
+/** JSON with object keys sorted (and undefined members dropped), so equal specs compare equal whatever their key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
 export async function fit(model: TrainableModel, dataset: Dataset, options: FitOptions = {}): Promise<FitResult> {
   const op = 'fit';
   checkKnownKeys(op, 'options', checkOptionsObject(op, 'options', options), FIT_KEYS);
@@ -237,11 +244,11 @@ export async function fit(model: TrainableModel, dataset: Dataset, options: FitO
       throw invalidArgument(op, 'options.resume', 'a checkpoint written by fit (with optimiser and trainer state)', `${checkpoint.path}, which holds parameters only`, 'Use it as initial weights with restoreModel instead.');
     }
     // The architecture must match; the init seed need not (the checkpoint's parameters replace the init).
-    const architecture = (c: object) => JSON.stringify({ ...c, seed: undefined });
+    const architecture = (c: object) => canonicalJson({ ...c, seed: undefined });
     if (architecture(checkpoint.config) !== architecture(model.config)) {
       throw invalidArgument(op, 'options.resume', `a checkpoint of this model's config ${JSON.stringify(model.config)}`, `one of ${JSON.stringify(checkpoint.config)}`, 'Build the model with createModel(checkpoint.config).');
     }
-    if (checkpoint.dataset && JSON.stringify(checkpoint.dataset) !== JSON.stringify(dataset.spec)) {
+    if (checkpoint.dataset && canonicalJson(checkpoint.dataset) !== canonicalJson(dataset.spec)) {
       throw invalidArgument(op, 'options.resume', `a checkpoint of this dataset (${JSON.stringify(dataset.spec)})`, `one of ${JSON.stringify(checkpoint.dataset)}`, 'Create the dataset with createDataset(checkpoint.dataset).');
     }
     const stored = checkpoint.trainer.options;

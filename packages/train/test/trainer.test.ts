@@ -136,6 +136,11 @@ describe('resume (bit-exact) with a bigram model', () => {
     await expect(fit(new BigramModel(256, 'float32', 5), text, { resume: path, batchSize: 4 })).rejects.toThrow(/options.batchSize` must be the checkpoint's 8/);
     await expect(fit(new BigramModel(256, 'float32', 5), text, { resume: path, seed: 3 })).rejects.toThrow(/data-order seed 11/);
     await expect(fit(new BigramModel(128, 'float32', 5), text, { resume: path })).rejects.toThrow(ParascanError);
+    // the same spec with its keys in another order is the same dataset
+    const parityPath = join(dir, 'parity.safetensors');
+    await fit(new BigramModel(2), createDataset({ kind: 'synthetic', task: 'parity', length: 6, seed: 1 }), { steps: 2, batchSize: 4, validBatches: 1, checkpointPath: parityPath });
+    const reordered = createDataset({ seed: 1, length: 6, task: 'parity', kind: 'synthetic' });
+    await expect(fit(new BigramModel(2), reordered, { resume: parityPath, steps: 3 })).resolves.toMatchObject({ step: 3, resumedFrom: 2 });
     const other = createDataset({ kind: 'text', maxFiles: 10, length: 16 });
     await expect(fit(new BigramModel(256, 'float32', 5), other, { resume: path })).rejects.toThrow(/a checkpoint of this dataset .*Create the dataset with createDataset\(checkpoint.dataset\)/);
   });
