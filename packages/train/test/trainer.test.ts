@@ -33,6 +33,9 @@ describe('fit with a bigram model (no @parascan/nn)', () => {
     // evaluate() agrees with the trainer's validation on the same batches
     const again = await evaluate(model, text, 'valid', { batchSize: 16, maxBatches: 4 });
     expect(again.loss).toBe(result.finalValid.loss);
+    await expect(evaluate(model, text, 'test' as never)).rejects.toThrow(/evaluate: argument `split` must be 'train' or 'valid'/);
+    const onTrain = await evaluate(model, text, 'train', { batchSize: 16, maxBatches: 2 });
+    expect(onTrain.count).toBe(2 * 16 * 32);
   });
 
   it('passes RunOptions through to the model', async () => {
