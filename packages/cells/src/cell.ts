@@ -414,7 +414,9 @@ export abstract class ParaCell {
       mode === 'fused'
         ? this.fused(op, addon!, system, P, h0, batch, T, options.newton, fusedSchedule, (s) => (schedule = s))
         : mode === 'sequential'
-          ? solveSequential(system, { initial: h0 })
+          ? addon
+            ? this.nativeSequential(op, addon, P, h0, batch, T)
+            : solveSequential(system, { initial: h0 })
           : mode === 'parallel'
             ? solveNewton(system, { initial: h0, controls })
             : solvePicard(system, { initial: h0, controls });
@@ -480,6 +482,27 @@ export abstract class ParaCell {
       sequential(initial, out) {
         // A non-finite state is reported by the solver's own scan of `out` (runSequential).
         addon.cellSequential!({ ...self.nativeRequest(P, batch, T, initial), out });
+      },
+    };
+  }
+
+  /**
+   * mode 'sequential' on cpu: the native loop, whose own non-finite check replaces the TS scan of
+   * solveSequential (the same error).
+   */
+  private nativeSequential(
+    op: string, addon: NativeAddon, P: FloatArray, h0: FloatArray | null, batch: number, T: number,
+  ): { states: FloatArray; diagnostics: NewtonDiagnostics } {
+    const states = allocate(this.dtype, batch * T * this.stateWidth);
+    const r = addon.cellSequential!({ ...this.nativeRequest(P, batch, T, h0), out: states });
+    if (r.status === 'non-finite') {
+      throw nonFinite(op, `the sequential recurrence produced a non-finite state ([B, T, S] = [${batch}, ${T}, ${this.stateWidth}])`, 'The cell overflows for these inputs and parameters.');
+    }
+    return {
+      states,
+      diagnostics: {
+        method: 'sequential', iterations: 0, residuals: [], termination: 'sequential', fellBack: false, reason: null,
+        dampings: 0, damping: 1, stalled: false, tolerance: 0,
       },
     };
   }
@@ -583,8 +606,9 @@ export abstract class ParaCell {
     const dFinal = this.checkState(op, 'options.dFinalState', o['dFinalState'], batch);
     const backend = o['backend'] === undefined ? cache.backend : checkOneOf(op, 'options.backend', o['backend'], ['js', 'cpu', 'cuda'] as const);
     // g_t = ∂L/∂h_t directly.
-    const g = allocate(this.dtype, M * S);
-    for (let m = 0; m < M; m++) g.set(dy.subarray(m * D, (m + 1) * D), m * S + S - D);
+    // (ParaGRU: S = D, g is a copy of dy.)
+    const g = S === D ? dy.slice() : allocate(this.dtype, M * S);
+    if (S !== D) for (let m = 0; m < M; m++) g.set(dy.subarray(m * D, (m + 1) * D), m * S + S - D);
     if (dFinal) for (let b = 0; b < batch; b++) for (let s = 0; s < S; s++) g[((b + 1) * T - 1) * S + s] += dFinal[b * S + s]!;
     if (backend !== 'js') return this.nativeBackward(op, cache, g, backend);
     // Jacobians at the solution, then the reversed solve (in place on g).
