@@ -12,10 +12,10 @@
  * α = 1/√(2·layers), fixed (not learned): with unit-scale branches the residual stream's variance
  * grows to about 1 + 2L·α²/2 = 2 over the whole stack, whatever the depth.
  */
-import { ParascanError, allocate, type Dtype, type FloatArray, type Rng } from '@parascan/core';
+import { ParascanError, type Dtype, type FloatArray, type Rng } from '@parascan/core';
 import { ParaGRU, ParaLSTM, type ForwardCache, type Mode, type ParaCell, type ParameterRecord } from '@parascan/cells';
 import { CausalConv, Linear, RMSNorm, SwiGLU, siluBackward, siluForward, type NormCache, type SwiGLUCache } from './layers.js';
-import { createParameter, type LayerContext, type LiveParameter } from './parameter.js';
+import { createParameter, take, type LayerContext, type LiveParameter } from './parameter.js';
 
 export interface BlockOptions {
   cell: 'gru' | 'lstm';
@@ -119,30 +119,30 @@ export class ParaRNNBlock {
     const d = this.width;
     const N = batch * length;
     this.syncCell();
-    const { y: h, cache: normCache } = this.norm.forward(x, N);
+    const { y: h, cache: normCache } = this.norm.forward(x, N, null, run);
     const p = this.inProj.forward(h, N, run);
     const dtype: Dtype = x instanceof Float32Array ? 'float32' : 'float64';
-    const u = allocate(dtype, N * d);
-    const g = allocate(dtype, N * d);
+    const u = take(run, dtype, N * d);
+    const g = take(run, dtype, N * d);
     for (let r = 0; r < N; r++) {
       u.set(p.subarray(2 * r * d, (2 * r + 1) * d), r * d);
       g.set(p.subarray((2 * r + 1) * d, (2 * r + 2) * d), r * d);
     }
-    const conv = this.conv.forward(u, batch, length);
-    const s = siluForward(conv);
+    const conv = this.conv.forward(u, batch, length, run);
+    const s = siluForward(conv, run);
     const cellOut = this.cell.forward(s, { batch, mode: run.mode, backend: run.cellBackend });
-    const { y: z, cache: outNormCache } = this.outNorm.forward(cellOut.y, N, g);
+    const { y: z, cache: outNormCache } = this.outNorm.forward(cellOut.y, N, g, run);
     const o = this.outProj.forward(z, N, run);
-    const out = allocate(dtype, N * d);
+    const out = take(run, dtype, N * d);
     const a = this.alpha;
     for (let i = 0; i < out.length; i++) out[i] = x[i]! + a * o[i]!;
     let mlp: BlockCache['mlp'] = null;
     let y = out;
     if (this.mlp) {
       // A new array: the MLP's norm keeps `out` as its cached input.
-      const { y: h2, cache: nc } = this.mlpNorm!.forward(out, N);
+      const { y: h2, cache: nc } = this.mlpNorm!.forward(out, N, null, run);
       const { y: m, cache } = this.mlp.forward(h2, N, run);
-      y = allocate(dtype, N * d);
+      y = take(run, dtype, N * d);
       for (let i = 0; i < y.length; i++) y[i] = out[i]! + a * m[i]!;
       mlp = { normCache: nc, h: h2, cache };
     }
@@ -160,33 +160,34 @@ export class ParaRNNBlock {
     const a = this.alpha;
     const dtype: Dtype = dy instanceof Float32Array ? 'float32' : 'float64';
     // dx = dL/dx' first: the identity path, plus the MLP's branch when there is one.
-    const dx = dy.slice();
+    const dx = take(run, dtype, dy.length);
+    dx.set(dy);
     if (this.mlp && cache.mlp) {
-      const dm = allocate(dtype, N * d);
+      const dm = take(run, dtype, N * d);
       for (let i = 0; i < dm.length; i++) dm[i] = a * dy[i]!;
       const dh2 = this.mlp.backward(dm, cache.mlp.cache, N, run);
-      const { dx: dxn } = this.mlpNorm!.backward(dh2, cache.mlp.normCache, N);
+      const { dx: dxn } = this.mlpNorm!.backward(dh2, cache.mlp.normCache, N, run);
       for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + dxn[i]!;
     }
-    const dO = allocate(dtype, N * d);
+    const dO = take(run, dtype, N * d);
     for (let i = 0; i < dO.length; i++) dO[i] = a * dx[i]!;
     const dz = this.outProj.backward(cache.z, dO, N, run)!;
-    const { dx: dcellY, dgate } = this.outNorm.backward(dz, cache.outNormCache, N);
+    const { dx: dcellY, dgate } = this.outNorm.backward(dz, cache.outNormCache, N, run);
     const cellGrads = this.cell.backward(dcellY, cache.cellCache);
     for (const [key, p] of this.cellParameters) {
       const g = cellGrads.grads[key];
       if (!g) throw new ParascanError('INVALID_ARGUMENT', `${this.name}: the cell returned no gradient for ${key}`, { operation: 'ParaRNNBlock.backward' });
       for (let i = 0; i < g.length; i++) p.grad[i] = p.grad[i]! + g[i]!;
     }
-    const dconv = siluBackward(cache.conv, cellGrads.dx);
-    const du = this.conv.backward(cache.u, dconv, batch, length);
-    const dp = allocate(dtype, N * 2 * d);
+    const dconv = siluBackward(cache.conv, cellGrads.dx, run);
+    const du = this.conv.backward(cache.u, dconv, batch, length, run);
+    const dp = take(run, dtype, N * 2 * d);
     for (let r = 0; r < N; r++) {
       dp.set(du.subarray(r * d, (r + 1) * d), 2 * r * d);
       dp.set(dgate!.subarray(r * d, (r + 1) * d), (2 * r + 1) * d);
     }
     const dh = this.inProj.backward(cache.h, dp, N, run)!;
-    const { dx: dxn } = this.norm.backward(dh, cache.normCache, N);
+    const { dx: dxn } = this.norm.backward(dh, cache.normCache, N, run);
     // Then the mixer's branch: dL/dx = dL/dx' + (its path through norm, projections, conv, cell).
     for (let i = 0; i < dx.length; i++) dx[i] = dx[i]! + dxn[i]!;
     return dx;

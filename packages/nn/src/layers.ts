@@ -10,7 +10,7 @@
  */
 import { allocate, type Dtype, type FloatArray, type Rng } from '@parascan/core';
 import { gemm } from './gemm.js';
-import { createParameter, fillNormal, fillUniform, type LayerContext, type LiveParameter } from './parameter.js';
+import { createParameter, fillNormal, fillUniform, take, type LayerContext, type LiveParameter } from './parameter.js';
 
 // ---- activations -------------------------------------------------------------------------------
 
@@ -30,15 +30,15 @@ export function siluGrad(v: number): number {
 }
 
 /** y = silu(x), elementwise. */
-export function siluForward(x: FloatArray): FloatArray {
-  const y = allocate(x instanceof Float32Array ? 'float32' : 'float64', x.length);
+export function siluForward(x: FloatArray, ctx?: LayerContext): FloatArray {
+  const y = take(ctx, x instanceof Float32Array ? 'float32' : 'float64', x.length);
   for (let i = 0; i < x.length; i++) y[i] = silu(x[i]!);
   return y;
 }
 
 /** dx = dy ⊙ silu'(x). */
-export function siluBackward(x: FloatArray, dy: FloatArray): FloatArray {
-  const dx = allocate(x instanceof Float32Array ? 'float32' : 'float64', x.length);
+export function siluBackward(x: FloatArray, dy: FloatArray, ctx?: LayerContext): FloatArray {
+  const dx = take(ctx, x instanceof Float32Array ? 'float32' : 'float64', x.length);
   for (let i = 0; i < x.length; i++) dx[i] = dy[i]! * siluGrad(x[i]!);
   return dx;
 }
@@ -85,7 +85,7 @@ export class Linear {
   /** x [rows, in] → y [rows, out]. */
   forward(x: FloatArray, rows: number, ctx: LayerContext): FloatArray {
     const out = this.outFeatures;
-    const y = allocate(this.weight.data instanceof Float32Array ? 'float32' : 'float64', rows * out);
+    const y = take(ctx, this.weight.data instanceof Float32Array ? 'float32' : 'float64', rows * out);
     if (this.bias) for (let r = 0; r < rows; r++) y.set(this.bias.data, r * out);
     gemm({ transB: true, m: rows, n: out, k: this.inFeatures, a: x, b: this.weight.data, c: y, beta: this.bias ? 1 : 0, backend: ctx.gemm });
     return y;
@@ -101,7 +101,7 @@ export class Linear {
       gemm({ m: 1, n: out, k: rows, a: ones(dtype, rows), b: dy, c: this.bias.grad, beta: 1, backend: ctx.gemm });
     }
     if (!needInput) return null;
-    const dx = allocate(this.weight.data instanceof Float32Array ? 'float32' : 'float64', rows * inF);
+    const dx = take(ctx, this.weight.data instanceof Float32Array ? 'float32' : 'float64', rows * inF);
     gemm({ m: rows, n: inF, k: out, a: dy, b: this.weight.data, c: dx, beta: 0, backend: ctx.gemm });
     return dx;
   }
@@ -122,10 +122,10 @@ export class Embedding {
   }
 
   /** ids [rows] (already checked to lie in [0, vocab)) → [rows, d]. */
-  forward(ids: Int32Array): FloatArray {
+  forward(ids: Int32Array, ctx?: LayerContext): FloatArray {
     const d = this.width;
     const W = this.weight.data;
-    const y = allocate(W instanceof Float32Array ? 'float32' : 'float64', ids.length * d);
+    const y = take(ctx, W instanceof Float32Array ? 'float32' : 'float64', ids.length * d);
     for (let r = 0; r < ids.length; r++) y.set(W.subarray(ids[r]! * d, (ids[r]! + 1) * d), r * d);
     return y;
   }
@@ -178,11 +178,11 @@ export class RMSNorm {
     return [this.weight];
   }
 
-  forward(x: FloatArray, rows: number, gate: FloatArray | null = null): { y: FloatArray; cache: NormCache } {
+  forward(x: FloatArray, rows: number, gate: FloatArray | null = null, ctx?: LayerContext): { y: FloatArray; cache: NormCache } {
     const d = this.width;
     const w = this.weight.data;
     const rinv = inverseRms(x, rows, d, this.eps);
-    const y = allocate(w instanceof Float32Array ? 'float32' : 'float64', rows * d);
+    const y = take(ctx, w instanceof Float32Array ? 'float32' : 'float64', rows * d);
     for (let r = 0; r < rows; r++) {
       const o = r * d;
       const ri = rinv[r]!;
@@ -196,14 +196,14 @@ export class RMSNorm {
    * With n = x·rinv and u = dy ⊙ w (⊙ silu(gate)): dw += Σ_r dy ⊙ n (⊙ silu(gate)),
    * dx = rinv·(u − n·mean(u ⊙ n)), dgate = dy ⊙ n ⊙ w ⊙ silu'(gate).
    */
-  backward(dy: FloatArray, cache: NormCache, rows: number): { dx: FloatArray; dgate: FloatArray | null } {
+  backward(dy: FloatArray, cache: NormCache, rows: number, ctx?: LayerContext): { dx: FloatArray; dgate: FloatArray | null } {
     const d = this.width;
     const w = this.weight.data;
     const gw = this.weight.grad;
     const { x, rinv, gate } = cache;
     const dtype = w instanceof Float32Array ? 'float32' : 'float64';
-    const dx = allocate(dtype, rows * d);
-    const dgate = gate ? allocate(dtype, rows * d) : null;
+    const dx = take(ctx, dtype, rows * d);
+    const dgate = gate ? take(ctx, dtype, rows * d) : null;
     const u = new Float64Array(d);
     for (let r = 0; r < rows; r++) {
       const o = r * d;
@@ -249,12 +249,12 @@ export class CausalConv {
   }
 
   /** x [B, T, C] → y [B, T, C]. */
-  forward(x: FloatArray, batch: number, length: number): FloatArray {
+  forward(x: FloatArray, batch: number, length: number, ctx?: LayerContext): FloatArray {
     const C = this.channels;
     const K = this.kernel;
     const w = this.weight.data;
     const bias = this.bias.data;
-    const y = allocate(w instanceof Float32Array ? 'float32' : 'float64', x.length);
+    const y = take(ctx, w instanceof Float32Array ? 'float32' : 'float64', x.length);
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < length; t++) {
         const yo = (b * length + t) * C;
@@ -269,13 +269,13 @@ export class CausalConv {
   }
 
   /** dw, dbias accumulated; returns dx [B, T, C]. */
-  backward(x: FloatArray, dy: FloatArray, batch: number, length: number): FloatArray {
+  backward(x: FloatArray, dy: FloatArray, batch: number, length: number, ctx?: LayerContext): FloatArray {
     const C = this.channels;
     const K = this.kernel;
     const w = this.weight.data;
     const gw = this.weight.grad;
     const gb = this.bias.grad;
-    const dx = allocate(w instanceof Float32Array ? 'float32' : 'float64', x.length);
+    const dx = take(ctx, w instanceof Float32Array ? 'float32' : 'float64', x.length);
     for (let b = 0; b < batch; b++) {
       for (let t = 0; t < length; t++) {
         const yo = (b * length + t) * C;
@@ -323,7 +323,7 @@ export class SwiGLU {
   forward(x: FloatArray, rows: number, ctx: LayerContext): { y: FloatArray; cache: SwiGLUCache } {
     const H = this.hidden;
     const p = this.input.forward(x, rows, ctx);
-    const h = allocate(p instanceof Float32Array ? 'float32' : 'float64', rows * H);
+    const h = take(ctx, p instanceof Float32Array ? 'float32' : 'float64', rows * H);
     for (let r = 0; r < rows; r++) {
       const po = r * 2 * H;
       for (let j = 0; j < H; j++) h[r * H + j] = silu(p[po + j]!) * p[po + H + j]!;
@@ -335,7 +335,7 @@ export class SwiGLU {
     const H = this.hidden;
     const { x, p, h } = cache;
     const dh = this.output.backward(h, dy, rows, ctx)!;
-    const dp = allocate(p instanceof Float32Array ? 'float32' : 'float64', p.length);
+    const dp = take(ctx, p instanceof Float32Array ? 'float32' : 'float64', p.length);
     for (let r = 0; r < rows; r++) {
       const po = r * 2 * H;
       for (let j = 0; j < H; j++) {

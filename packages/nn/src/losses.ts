@@ -3,6 +3,7 @@
  * When nothing is scored (count 0) the loss is 0 and the gradient is zero.
  */
 import { allocate, invalidArgument, describeValue, nonFinite, type FloatArray } from '@parascan/core';
+import type { Allocator } from './parameter.js';
 
 export interface CrossEntropyResult {
   /** Mean −log softmax(logits)[target] over the scored rows, in nats. */
@@ -21,7 +22,7 @@ export interface CrossEntropyResult {
  * (softmax − onehot(target)) / count on scored rows, 0 elsewhere.
  */
 export function softmaxCrossEntropy(
-  logits: FloatArray, targets: Int32Array, vocab: number, mask: Uint8Array | null = null, withGrad = true,
+  logits: FloatArray, targets: Int32Array, vocab: number, mask: Uint8Array | null = null, withGrad = true, alloc: Allocator = allocate,
 ): CrossEntropyResult {
   const op = 'softmaxCrossEntropy';
   const rows = targets.length;
@@ -33,7 +34,7 @@ export function softmaxCrossEntropy(
   }
   let count = 0;
   for (let r = 0; r < rows; r++) if (!mask || mask[r]) count++;
-  const dlogits = withGrad ? allocate(logits instanceof Float32Array ? 'float32' : 'float64', logits.length) : null;
+  const dlogits = withGrad ? alloc(logits instanceof Float32Array ? 'float32' : 'float64', logits.length) : null;
   let total = 0;
   let correct = 0;
   for (let r = 0; r < rows; r++) {
@@ -88,7 +89,7 @@ export interface MseResult {
 
 /** Mean squared error of pred [rows, O] against target [rows, O], with an optional row mask [rows]. */
 export function meanSquaredError(
-  pred: FloatArray, target: ArrayLike<number>, outputs: number, mask: Uint8Array | null = null, withGrad = true,
+  pred: FloatArray, target: ArrayLike<number>, outputs: number, mask: Uint8Array | null = null, withGrad = true, alloc: Allocator = allocate,
 ): MseResult {
   const op = 'meanSquaredError';
   if (!(pred instanceof Float32Array || pred instanceof Float64Array) || pred.length % outputs !== 0) {
@@ -102,7 +103,7 @@ export function meanSquaredError(
   let scoredRows = 0;
   for (let r = 0; r < rows; r++) if (!mask || mask[r]) scoredRows++;
   const count = scoredRows * outputs;
-  const dpred = withGrad ? allocate(pred instanceof Float32Array ? 'float32' : 'float64', pred.length) : null;
+  const dpred = withGrad ? alloc(pred instanceof Float32Array ? 'float32' : 'float64', pred.length) : null;
   let sq = 0;
   let abs = 0;
   for (let r = 0; r < rows; r++) {

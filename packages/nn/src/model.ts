@@ -7,6 +7,7 @@
  * Losses: softmax cross-entropy (lm) and MSE (regressor), averaged over the scored positions.
  */
 import {
+  ParascanError,
   checkKnownKeys,
   checkOneOf,
   checkOptionsObject,
@@ -24,7 +25,7 @@ import { ParaRNNBlock, type BlockRun } from './block.js';
 import { nativeGemmAddon } from './gemm.js';
 import { Embedding, Linear, RMSNorm, type NormCache } from './layers.js';
 import { meanSquaredError, softmaxCrossEntropy } from './losses.js';
-import type { LiveParameter } from './parameter.js';
+import { Arena, type LiveParameter } from './parameter.js';
 import type { Batch, ModelConfig, RunOptions, SeriesBatch, StepResult, TokenBatch, TrainableModel } from './types.js';
 
 /** A config with every default filled in (what `model.config` returns). */
@@ -104,6 +105,10 @@ export class ParaRNNModel implements TrainableModel {
   /** Residual scale of every block's branches: 1/√(2·layers). */
   readonly alpha: number;
   private readonly params: LiveParameter[];
+  /** Activations and gradients of lossAndGrad/evaluate, reused from step to step (see Arena). */
+  private readonly arena = new Arena();
+  /** The operation of the step in flight (an async one spans several turns of the event loop). */
+  private running: string | null = null;
 
   constructor(config: ModelConfig) {
     const c = resolveModelConfig(config);
@@ -224,7 +229,7 @@ export class ParaRNNModel implements TrainableModel {
 
   private *forwardAll(input: Int32Array | FloatArray, B: number, T: number, run: BlockRun): Generator<void, { out: FloatArray; state: ForwardState }> {
     const N = B * T;
-    let x = this.embedding ? this.embedding.forward(input as Int32Array) : this.inputLayer!.forward(input as FloatArray, N, run);
+    let x = this.embedding ? this.embedding.forward(input as Int32Array, run) : this.inputLayer!.forward(input as FloatArray, N, run);
     const blockCaches: unknown[] = [];
     let iterations = 0;
     for (const block of this.blocks) {
@@ -234,7 +239,7 @@ export class ParaRNNModel implements TrainableModel {
       x = r.y;
       yield;
     }
-    const { y: headInput, cache: normCache } = this.norm.forward(x, N);
+    const { y: headInput, cache: normCache } = this.norm.forward(x, N, null, run);
     const out = this.head.forward(headInput, N, run);
     return { out, state: { batch: B, length: T, input, blockCaches, normCache, headInput, iterations } };
   }
@@ -243,7 +248,7 @@ export class ParaRNNModel implements TrainableModel {
     const { batch: B, length: T } = s;
     const N = B * T;
     const dh = this.head.backward(s.headInput, dout, N, run)!;
-    let dx = this.norm.backward(dh, s.normCache, N).dx;
+    let dx = this.norm.backward(dh, s.normCache, N, run).dx;
     for (let l = this.blocks.length - 1; l >= 0; l--) {
       dx = this.blocks[l]!.backward(dx, s.blockCaches[l] as Parameters<ParaRNNBlock['backward']>[1], B, T, run);
       yield;
@@ -295,8 +300,30 @@ export class ParaRNNModel implements TrainableModel {
 
   private *step(name: string, batch: Batch, options: RunOptions | undefined, withGrad: boolean): Generator<void, StepResult> {
     const op = `${this.config.type === 'lm' ? 'LanguageModel' : 'Regressor'}.${name}`;
-    const { run } = this.resolveRun(op, options);
+    if (this.running) {
+      throw new ParascanError(
+        'INVALID_ARGUMENT',
+        `${op}: ${this.running} of this model is still running; await it before the next step (one step at a time per model: they share the model's gradients and work arrays).`,
+        { operation: op },
+      );
+    }
+    const resolved = this.resolveRun(op, options);
     const { B, T, input, tokens, series, mask } = this.checkBatch(op, batch);
+    // Every activation of this step comes from the arena: nothing of it escapes (only numbers do).
+    this.arena.reset();
+    const run: BlockRun = { ...resolved.run, alloc: this.arena.alloc };
+    this.running = op;
+    try {
+      return yield* this.stepBody(op, run, B, T, input, tokens, series, mask, withGrad);
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private *stepBody(
+    op: string, run: BlockRun, B: number, T: number, input: Int32Array | FloatArray,
+    tokens: Int32Array | null, series: FloatArray | null, mask: Uint8Array | null, withGrad: boolean,
+  ): Generator<void, StepResult> {
     // An optimiser step that overflowed shows up here, named, rather than deep inside a layer.
     for (const p of this.params) {
       const d = p.data;
@@ -311,11 +338,11 @@ export class ParaRNNModel implements TrainableModel {
     let result: StepResult;
     let dout: FloatArray | null;
     if (tokens) {
-      const r = softmaxCrossEntropy(out, tokens, this.config.vocab!, mask, withGrad);
+      const r = softmaxCrossEntropy(out, tokens, this.config.vocab!, mask, withGrad, run.alloc);
       result = { loss: r.loss, count: r.count, correct: r.correct, newtonIterations: state.iterations };
       dout = r.dlogits;
     } else {
-      const r = meanSquaredError(out, series!, this.config.outputFeatures!, mask, withGrad);
+      const r = meanSquaredError(out, series!, this.config.outputFeatures!, mask, withGrad, run.alloc);
       result = { loss: r.loss, count: r.count, absError: r.absError, sqError: r.sqError, newtonIterations: state.iterations };
       dout = r.dpred;
     }

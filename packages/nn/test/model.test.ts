@@ -164,6 +164,29 @@ describe('reports', () => {
     await expect(model.evaluateAsync({ ...batch, length: 0 } as Batch)).rejects.toThrow(/LanguageModel\.evaluateAsync: argument `batch.length` must be a positive integer/);
   });
 
+  it('reused work arrays: steps on other batches and shapes in between change nothing; one step at a time', async () => {
+    const rng = caseRng('arena');
+    const model = createModel({ ...LM, dtype: 'float64' });
+    const a = tokenBatch(rng, 2, 7, LM.vocab!, true);
+    const b = tokenBatch(rng, 3, 4, LM.vocab!, false);
+    const c = tokenBatch(rng, 2, 7, LM.vocab!, false);
+    const first = model.lossAndGrad(a, { backend: 'js' });
+    const firstGrads = grads(model);
+    model.lossAndGrad(b, { backend: 'js' });
+    model.evaluate(c, { backend: 'js' });
+    model.lossAndGrad(c, { backend: 'js' });
+    expect(model.lossAndGrad(a, { backend: 'js' })).toEqual(first);
+    model.parameters().forEach((p, i) => expect(Array.from(p.grad)).toEqual(Array.from(firstGrads[i]!)));
+    // While an async step is in flight, another step is refused (they would share arrays).
+    const pending = model.lossAndGradAsync(a, { backend: 'js' });
+    expect(() => model.evaluate(b, { backend: 'js' })).toThrow(/LanguageModel\.evaluate: LanguageModel\.lossAndGradAsync of this model is still running; await it/);
+    await expect(model.evaluateAsync(b, { backend: 'js' })).rejects.toThrow(/still running/);
+    expect(await pending).toEqual(first);
+    // And after it settled (or failed), steps run again.
+    await expect(model.lossAndGradAsync({ ...a, length: 3 } as Batch)).rejects.toThrow(/LanguageModel\.lossAndGradAsync: argument `batch\./);
+    expect(model.evaluate(a, { backend: 'js' }).loss).toBe(first.loss);
+  });
+
   it('series: MSE counts scored values, absError/sqError sums', () => {
     const rng = caseRng('reports series');
     const model = createModel({ ...REG, dtype: 'float32' });
