@@ -122,7 +122,8 @@ bool checkCellParams(const ::parascan::cells::CellParams<T>& p, SolveReport& rep
   if (p.kind == CellKind::LSTM && !p.C) return fail("cells (cuda): ParaLSTM needs C (%lld)", 0);
   // Sizes: B·T·k·k·D elements must fit comfortably in int64 (and in bytes).
   const long double total = (long double)p.batch * (long double)p.length * 4.0L * (long double)p.size * 8.0L;
-  if (total > (long double)(int64_t(1) << 60)) return fail("cells (cuda): problem too large (B·T·D = %lld...)", (long long)p.batch);
+  if (total > (long double)(int64_t(1) << 60))
+    return fail("cells (cuda): problem too large: B·T·D·32 bytes of buffers overflow (batch %lld)", (long long)p.batch);
   return true;
 }
 
