@@ -145,6 +145,15 @@ describe('train, resume, eval', () => {
     expect(mismatch.stderr).toMatch(/does not fit the checkpoint's model/);
   });
 
+  it('--stop-at-accuracy stops at the first validation that reaches it, with exit 0', () => {
+    const r = cli('train', '--task', 'parity', '--length', '8', '--batch', '4', '--width', '8', '--heads', '2', '--steps', '50', '--valid-every', '5', '--stop-at-accuracy', '0', '--progress', 'none', '--backend', 'js', '--no-compare', '--out', 'acc');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/stopped at step 5: validation accuracy reached 0 at step 5/);
+    const bad = cli('train', '--task', 'weather', '--stop-at-accuracy', '0.9');
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--stop-at-accuracy applies to token tasks/);
+  });
+
   it('Ctrl-C saves a checkpoint, exits 130 and says how to resume', async () => {
     const child = spawn(process.execPath, [bin, 'train', '--task', 'parity', '--length', '12', '--batch', '4', '--width', '8', '--heads', '2', '--steps', '100000', '--progress', 'json', '--backend', 'js', '--out', 'interrupted'], { cwd: dir });
     let stdout = '';

@@ -49,6 +49,7 @@ export const TRAIN: CommandSpec = {
     { name: 'out', type: 'string', value: 'DIR', help: 'where the checkpoint, summary.txt/json and loss.svg go (default: runs/<data>-<time>, or the resumed checkpoint\'s folder)' },
     { name: 'checkpoint-every', type: 'int', min: 1, help: 'also checkpoint every N steps (always at the end and on Ctrl-C)' },
     { name: 'stop-after', type: 'int', min: 1, help: 'stop (with a checkpoint) once the run reaches this step; continue later with --resume' },
+    { name: 'stop-at-accuracy', type: 'number', min: 0, max: 1, help: 'token tasks: stop (with a checkpoint) once a validation reaches this accuracy, e.g. 1 or 0.99' },
     { name: 'resume', type: 'string', value: 'FILE', help: 'continue a run from its checkpoint (model, optimiser, data order and step are restored)' },
     { name: 'progress', type: 'choice', choices: ['auto', 'bar', 'json', 'none'], default: 'auto', help: "'auto': a live bar on a terminal, JSON lines otherwise" },
     { name: 'no-compare', type: 'boolean', help: 'skip the sequential-vs-parallel timing at the end' },
@@ -177,12 +178,20 @@ export async function train(argv: readonly string[], io: Io, signals: { onInterr
   });
   const reporter = createProgressReporter({ stream: io.stderr, format: f['progress'] as 'auto' | 'bar' | 'json' | 'none' });
   const stopAfter = f['stop-after'] as number | undefined;
+  const stopAtAccuracy = f['stop-at-accuracy'] as number | undefined;
+  if (stopAtAccuracy !== undefined && dataset.kind !== 'tokens') throw new UsageError('parascan train: --stop-at-accuracy applies to token tasks (synthetic tasks and text), not to series.');
+  let reachedAccuracy: number | null = null;
   let stoppedByPlan = false;
   const onProgress: NonNullable<FitOptions['onProgress']> = (event) => {
     reporter.onProgress(event);
     // fit finishes the step in flight, checkpoints and returns 'interrupted' once the signal is aborted.
     if (stopAfter !== undefined && event.type === 'step' && event.step >= stopAfter && !controller.signal.aborted) {
       stoppedByPlan = true;
+      controller.abort();
+    }
+    if (stopAtAccuracy !== undefined && event.type === 'validation' && (event.metrics.accuracy ?? -1) >= stopAtAccuracy && !controller.signal.aborted) {
+      stoppedByPlan = true;
+      reachedAccuracy = event.step;
       controller.abort();
     }
   };
@@ -195,7 +204,7 @@ export async function train(argv: readonly string[], io: Io, signals: { onInterr
   }
 
   let forward;
-  if (!f['no-compare'] && result.status !== 'interrupted') {
+  if (!f['no-compare'] && (result.status !== 'interrupted' || (stoppedByPlan && interrupts === 0))) {
     const batch = dataset.valid.batches(Math.min(16, dataset.valid.size), 1).next().value;
     if (batch) forward = await compareForwardModes(model, batch, run.backend ? { backend: run.backend } : {});
   }
@@ -204,7 +213,11 @@ export async function train(argv: readonly string[], io: Io, signals: { onInterr
   io.stdout.write(`${summary.text}\nwrote ${paths.text}, ${paths.json} and ${paths.svg}\n`);
   if (result.status === 'interrupted') {
     if (stoppedByPlan && interrupts === 0) {
-      io.stdout.write(`stopped at step ${result.step} as asked (--stop-after); continue with: parascan train --resume ${checkpointPath}\n`);
+      io.stdout.write(
+        reachedAccuracy !== null
+          ? `stopped at step ${result.step}: validation accuracy reached ${stopAtAccuracy} at step ${reachedAccuracy} (--stop-at-accuracy)\n`
+          : `stopped at step ${result.step} as asked (--stop-after); continue with: parascan train --resume ${checkpointPath}\n`,
+      );
       return EXIT_OK;
     }
     io.stdout.write(`interrupted at step ${result.step}; resume with: parascan train --resume ${checkpointPath}\n`);
