@@ -3,11 +3,13 @@
 // iterations on well-conditioned cells, and fall back to (exactly) the sequential answer when the
 // cell is made unstable; malformed params are rejected.
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <string>
 #include <vector>
 
 #include "parascan/cells.h"
+#include "parascan/cpu.h"
 #include "testing.h"
 
 using namespace parascan;
@@ -77,6 +79,174 @@ void runCase(std::mt19937_64& rng, cells::CellKind kind, int64_t B, int64_t Tn, 
   }
 }
 
+// ---- the kernels against a float64 transcription of DESIGN §5 -------------------------------------
+
+double sig(double v) { return 1.0 / (1.0 + std::exp(-v)); }
+
+// f (and the closed-form Jacobian [k, k, D]) at one point, in double, from the T-typed inputs.
+template <typename T>
+void refPoint(cells::CellKind kind, int64_t D, const T* A, const T* C, const T* P, const double* prev, double* out, double* jac) {
+  for (int64_t j = 0; j < D; ++j) {
+    if (kind == cells::CellKind::GRU) {
+      const double h = prev[j], az = A[j], ar = A[D + j], ac = A[2 * D + j];
+      const double z = sig(az * h + P[j]), r = sig(ar * h + P[D + j]), c = std::tanh(ac * h * r + P[2 * D + j]);
+      out[j] = z * c + (1 - z) * h;
+      jac[j] = 1 - z + (c - h) * z * (1 - z) * az + z * (1 - c * c) * ac * (r + h * r * (1 - r) * ar);
+    } else {
+      const double cp = prev[j], h = prev[D + j], af = A[j], ao = A[D + j], ac = A[2 * D + j], cf = C[j], co = C[D + j];
+      const double f = sig(af * h + P[j] + cf * cp), g = std::tanh(ac * h + P[2 * D + j]);
+      const double cn = f * cp + (1 - f) * g, o = sig(ao * h + P[D + j] + co * cn), tc = std::tanh(cn);
+      out[j] = cn;
+      out[D + j] = o * tc;
+      const double sf = f * (1 - f), so = o * (1 - o);
+      const double jcc = f + (cp - g) * sf * cf, jch = (cp - g) * sf * af + (1 - f) * (1 - g * g) * ac;
+      const double dhdc = so * co * tc + o * (1 - tc * tc);
+      jac[j] = jcc;
+      jac[D + j] = jch;
+      jac[2 * D + j] = dhdc * jcc;
+      jac[3 * D + j] = so * ao * tc + dhdc * jch;
+    }
+  }
+}
+
+template <typename T>
+double worstRatio(const std::vector<T>& got, const std::vector<double>& ref, Tolerance tol) {
+  double w = 0;
+  for (size_t i = 0; i < ref.size(); ++i) {
+    const double e = std::fabs(double(got[i]) - ref[i]);
+    const double r = e / (tol.atol + tol.rtol * std::fabs(ref[i]));
+    if (!(r <= w)) w = r;  // NaN sticks
+  }
+  return w;
+}
+
+// sequential, evaluate (f and J), fused (both schedules) and backward of the vectorised kernels
+// against double references, for one shape on the current ISA.
+template <typename T>
+void runKernels(std::mt19937_64& rng, cells::CellKind kind, int64_t B, int64_t Tn, int64_t D, const std::string& isa) {
+  const bool lstm = kind == cells::CellKind::LSTM;
+  const int64_t S = cells::blocksOf(kind) * D, K = cells::blocksOf(kind), G = 3 * D;
+  const std::string name = std::string(lstm ? "LSTM " : "GRU ") + (sizeof(T) == 4 ? "f32" : "f64") + " " + isa + " B=" + std::to_string(B) +
+                           " T=" + std::to_string(Tn) + " D=" + std::to_string(D);
+  auto P = randn<T>(rng, size_t(B * Tn * G), 1.0);
+  auto A = randn<T>(rng, size_t(3 * D), 0.5);
+  auto Cp = randn<T>(rng, size_t(2 * D), 0.5);
+  auto h0 = randn<T>(rng, size_t(B * S), 0.5);
+  auto g = randn<T>(rng, size_t(B * Tn * S), 1.0);
+  cells::CellParams<T> p;
+  p.kind = kind;
+  p.batch = B;
+  p.length = Tn;
+  p.size = D;
+  p.projection = P.data();
+  p.A = A.data();
+  p.C = lstm ? Cp.data() : nullptr;
+  p.initial = B > 1 ? h0.data() : nullptr;
+  // Reference: the recurrence in double.
+  std::vector<double> ref(size_t(B * Tn * S)), scratchJ(size_t(K * S));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < Tn; ++t) {
+      std::vector<double> prev(size_t(S), 0.0);
+      for (int64_t s = 0; s < S; ++s) prev[s] = t > 0 ? ref[(b * Tn + t - 1) * S + s] : (p.initial ? double(p.initial[b * S + s]) : 0.0);
+      refPoint(kind, D, p.A, p.C, p.projection + (b * Tn + t) * G, prev.data(), ref.data() + (b * Tn + t) * S, scratchJ.data());
+    }
+  const Tolerance tol = toleranceFor<T>(Tn);
+  std::vector<T> seq(ref.size());
+  expect(cells::sequential(p, seq.data()).status == Status::Ok, name + ": sequential ok");
+  double w = worstRatio(seq, ref, tol);
+  expect(w <= 1, name + ": sequential == float64 reference (worst error / tolerance " + std::to_string(w) + ")");
+  for (auto schedule : {cells::FusedSchedule::Global, cells::FusedSchedule::Shooting}) {
+    cells::NewtonControls c;
+    c.schedule = schedule;
+    c.absTol = 4 * std::numeric_limits<T>::epsilon();
+    std::vector<T> fused(ref.size());
+    const cells::NewtonReport r = cells::newton(p, c, fused.data());
+    const std::string sn = name + (schedule == cells::FusedSchedule::Global ? " fused-global" : " fused-shooting");
+    expect(r.solve.status == Status::Ok && r.termination == cells::Termination::Converged, sn + ": converged");
+    w = worstRatio(fused, ref, tol);
+    expect(w <= 1, sn + ": == float64 reference (worst error / tolerance " + std::to_string(w) + ")");
+  }
+  // Point-wise f and J at the native states (one step each: the tolerance of T = 1).
+  std::vector<double> fRef(ref.size()), jRef(size_t(B * Tn * K * S));
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < Tn; ++t) {
+      std::vector<double> prev(size_t(S), 0.0);
+      for (int64_t s = 0; s < S; ++s) prev[s] = t > 0 ? double(seq[(b * Tn + t - 1) * S + s]) : (p.initial ? double(p.initial[b * S + s]) : 0.0);
+      refPoint(kind, D, p.A, p.C, p.projection + (b * Tn + t) * G, prev.data(), fRef.data() + (b * Tn + t) * S, jRef.data() + (b * Tn + t) * K * S);
+    }
+  std::vector<T> f(ref.size()), J(jRef.size());
+  expect(cells::evaluate(p, seq.data(), f.data(), J.data()).status == Status::Ok, name + ": evaluate ok");
+  w = worstRatio(f, fRef, toleranceFor<T>(1));
+  expect(w <= 1, name + ": evaluate f == float64 (worst " + std::to_string(w) + ")");
+  w = worstRatio(J, jRef, toleranceFor<T>(1));
+  expect(w <= 1, name + ": evaluate J == float64 (worst " + std::to_string(w) + ")");
+  // Backward: λ_t = g_t + J_{t+1}^T λ_{t+1} on the reference Jacobians, then the VJPs by central
+  // differences of the double reference point (an independent derivation of the cotangent formulas).
+  std::vector<double> lam(ref.size());
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = Tn - 1; t >= 0; --t)
+      for (int64_t j = 0; j < D; ++j)
+        for (int64_t i = 0; i < K; ++i) {
+          double v = double(g[(b * Tn + t) * S + i * D + j]);
+          if (t + 1 < Tn)
+            for (int64_t r = 0; r < K; ++r)
+              v += jRef[((b * Tn + t + 1) * K * K + r * K + i) * D + j] * lam[(b * Tn + t + 1) * S + r * D + j];
+          lam[(b * Tn + t) * S + i * D + j] = v;
+        }
+  std::vector<T> lambda(g), dP(P.size()), dh0(size_t(B * S));
+  std::vector<double> dA(size_t(3 * D)), dC(size_t(2 * D));
+  expect(cells::backward(p, seq.data(), lambda.data(), dP.data(), dA.data(), lstm ? dC.data() : nullptr, dh0.data()).status == Status::Ok,
+         name + ": backward ok");
+  const Tolerance gtol{tol.atol * 4, tol.rtol * 4};
+  w = worstRatio(lambda, lam, gtol);
+  expect(w <= 1, name + ": backward λ == float64 (worst " + std::to_string(w) + ")");
+  // dP and dA/dC: u^T ∂f/∂(P, A, C) at every point by central differences of refPoint in double.
+  std::vector<double> dPRef(P.size(), 0.0), dARef(size_t(3 * D), 0.0), dCRef(size_t(2 * D), 0.0), dh0Ref(size_t(B * S), 0.0);
+  std::vector<double> o1(static_cast<size_t>(S)), o2(static_cast<size_t>(S)), jj(static_cast<size_t>(K * S));
+  const double hstep = 1e-6;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t t = 0; t < Tn; ++t) {
+      const int64_t m = b * Tn + t;
+      std::vector<double> prev(size_t(S), 0.0);
+      for (int64_t s = 0; s < S; ++s) prev[s] = t > 0 ? double(seq[(m - 1) * S + s]) : (p.initial ? double(p.initial[b * S + s]) : 0.0);
+      const double* u = lam.data() + m * S;
+      // Perturb in double: refPoint reads T-typed P/A/C, so differentiate a double copy directly.
+      std::vector<double> Pd(P.begin() + m * G, P.begin() + (m + 1) * G), Ad(A.begin(), A.end()), Cd(Cp.begin(), Cp.end());
+      auto eval = [&](std::vector<double>& out) { refPoint<double>(kind, D, Ad.data(), lstm ? Cd.data() : nullptr, Pd.data(), prev.data(), out.data(), jj.data()); };
+      auto dot = [&](double& slot, double& x) {
+        const double keep = x;
+        x = keep + hstep;
+        eval(o1);
+        x = keep - hstep;
+        eval(o2);
+        x = keep;
+        double v = 0;
+        for (int64_t s = 0; s < S; ++s) v += u[s] * (o1[s] - o2[s]) / (2 * hstep);
+        slot += v;
+      };
+      for (int64_t q = 0; q < G; ++q) dot(dPRef[m * G + q], Pd[q]);
+      for (int64_t q = 0; q < 3 * D; ++q) dot(dARef[q], Ad[q]);
+      if (lstm)
+        for (int64_t q = 0; q < 2 * D; ++q) dot(dCRef[q], Cd[q]);
+      if (t == 0)
+        for (int64_t s = 0; s < S; ++s) dot(dh0Ref[b * S + s], prev[s]);
+    }
+  // Central differences carry ~1e-9 relative error in double: a float64 kernel is held to 1e-7.
+  const Tolerance fd = sizeof(T) == 4 ? gtol : Tolerance{1e-7 * std::sqrt(double(Tn)), 1e-7 * std::sqrt(double(Tn))};
+  w = worstRatio(dP, dPRef, fd);
+  expect(w <= 1, name + ": backward dP == finite differences (worst " + std::to_string(w) + ")");
+  w = worstRatio(dh0, dh0Ref, fd);
+  expect(w <= 1, name + ": backward dh0 == finite differences (worst " + std::to_string(w) + ")");
+  const double points = double(B * Tn);
+  const Tolerance sum{fd.atol * std::sqrt(points), fd.rtol * std::sqrt(points)};
+  w = worstRatio(dA, dARef, sum);
+  expect(w <= 1, name + ": backward dA == finite differences (worst " + std::to_string(w) + ")");
+  if (lstm) {
+    w = worstRatio(dC, dCRef, sum);
+    expect(w <= 1, name + ": backward dC == finite differences (worst " + std::to_string(w) + ")");
+  }
+}
+
 void runInvalid() {
   cells::CellParams<float> p;
   std::vector<float> out(8);
@@ -107,6 +277,17 @@ int main() {
     runCase<double>(rng, kind, 1, 300, 8, false, 100);
     runCase<float>(rng, kind, 2, 300, 8, true, 100);
   }
+  // The vectorised kernels on every ISA this CPU runs: T = 1, odd lengths, the 256-step evaluation
+  // chunks ±1; D with a partial vector (5, 19) and without; both cells and dtypes.
+  for (const std::string& isa : cpu::availableIsas()) {
+    if (!cpu::setIsa(isa)) continue;
+    for (auto kind : {cells::CellKind::GRU, cells::CellKind::LSTM})
+      for (auto [B, Tn, D] : std::vector<std::array<int64_t, 3>>{{1, 1, 5}, {3, 2, 8}, {1, 17, 19}, {2, 255, 16}, {1, 257, 5}, {3, 513, 8}}) {
+        runKernels<float>(rng, kind, B, Tn, D, isa);
+        runKernels<double>(rng, kind, B, Tn, D, isa);
+      }
+  }
+  cpu::setIsa(cpu::availableIsas().front());
   runInvalid();
   std::printf("%d passed, %d failed\n", counter().passed, counter().failed);
   return counter().failed == 0 ? 0 : 1;
