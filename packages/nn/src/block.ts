@@ -38,6 +38,8 @@ interface BlockCache {
   h: FloatArray;
   u: FloatArray;
   conv: FloatArray;
+  /** σ(conv), for the SiLU's backward. */
+  convSigmoid: FloatArray;
   s: FloatArray;
   cellCache: ForwardCache;
   outNormCache: NormCache;
@@ -129,7 +131,8 @@ export class ParaRNNBlock {
       g.set(p.subarray((2 * r + 1) * d, (2 * r + 2) * d), r * d);
     }
     const conv = this.conv.forward(u, batch, length, run);
-    const s = siluForward(conv, run);
+    const convSigmoid = take(run, dtype, N * d);
+    const s = siluForward(conv, run, convSigmoid);
     const cellOut = this.cell.forward(s, { batch, mode: run.mode, backend: run.cellBackend });
     const { y: z, cache: outNormCache } = this.outNorm.forward(cellOut.y, N, g, run);
     const o = this.outProj.forward(z, N, run);
@@ -148,7 +151,7 @@ export class ParaRNNBlock {
     }
     return {
       y,
-      cache: { normCache, h, u, conv, s, cellCache: cellOut.cache, outNormCache, z, mlp },
+      cache: { normCache, h, u, conv, convSigmoid, s, cellCache: cellOut.cache, outNormCache, z, mlp },
       iterations: cellOut.diagnostics.iterations,
     };
   }
@@ -179,7 +182,7 @@ export class ParaRNNBlock {
       if (!g) throw new ParascanError('INVALID_ARGUMENT', `${this.name}: the cell returned no gradient for ${key}`, { operation: 'ParaRNNBlock.backward' });
       for (let i = 0; i < g.length; i++) p.grad[i] = p.grad[i]! + g[i]!;
     }
-    const dconv = siluBackward(cache.conv, cellGrads.dx, run);
+    const dconv = siluBackward(cache.conv, cellGrads.dx, run, cache.convSigmoid);
     const du = this.conv.backward(cache.u, dconv, batch, length, run);
     const dp = take(run, dtype, N * 2 * d);
     for (let r = 0; r < N; r++) {

@@ -29,17 +29,29 @@ export function siluGrad(v: number): number {
   return s * (1 + v * (1 - s));
 }
 
-/** y = silu(x), elementwise. */
-export function siluForward(x: FloatArray, ctx?: LayerContext): FloatArray {
+/** y = silu(x), elementwise; σ(x) also goes into `sigmoidOut` when given (for the backward). */
+export function siluForward(x: FloatArray, ctx?: LayerContext, sigmoidOut: FloatArray | null = null): FloatArray {
   const y = take(ctx, x instanceof Float32Array ? 'float32' : 'float64', x.length);
-  for (let i = 0; i < x.length; i++) y[i] = silu(x[i]!);
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i]!;
+    const sg = 1 / (1 + Math.exp(-v));
+    y[i] = v * sg;
+    if (sigmoidOut) sigmoidOut[i] = sg;
+  }
   return y;
 }
 
-/** dx = dy ⊙ silu'(x). */
-export function siluBackward(x: FloatArray, dy: FloatArray, ctx?: LayerContext): FloatArray {
+/** dx = dy ⊙ silu'(x); with σ(x) from the forward (`sig`) no exponential is recomputed. */
+export function siluBackward(x: FloatArray, dy: FloatArray, ctx?: LayerContext, sig: FloatArray | null = null): FloatArray {
   const dx = take(ctx, x instanceof Float32Array ? 'float32' : 'float64', x.length);
-  for (let i = 0; i < x.length; i++) dx[i] = dy[i]! * siluGrad(x[i]!);
+  if (sig) {
+    for (let i = 0; i < x.length; i++) {
+      const s = sig[i]!;
+      dx[i] = dy[i]! * s * (1 + x[i]! * (1 - s));
+    }
+  } else {
+    for (let i = 0; i < x.length; i++) dx[i] = dy[i]! * siluGrad(x[i]!);
+  }
   return dx;
 }
 
@@ -161,6 +173,8 @@ export interface NormCache {
   rinv: Float64Array;
   /** Gated only. */
   gate?: FloatArray;
+  /** Gated only: σ(gate), kept from the forward. */
+  gateSigmoid?: FloatArray;
 }
 
 /**
@@ -182,14 +196,24 @@ export class RMSNorm {
     const d = this.width;
     const w = this.weight.data;
     const rinv = inverseRms(x, rows, d, this.eps);
-    const y = take(ctx, w instanceof Float32Array ? 'float32' : 'float64', rows * d);
+    const dtype = w instanceof Float32Array ? 'float32' : 'float64';
+    const y = take(ctx, dtype, rows * d);
+    const sg = gate ? take(ctx, dtype, rows * d) : null;
     for (let r = 0; r < rows; r++) {
       const o = r * d;
       const ri = rinv[r]!;
-      if (gate) for (let j = 0; j < d; j++) y[o + j] = x[o + j]! * ri * w[j]! * silu(gate[o + j]!);
-      else for (let j = 0; j < d; j++) y[o + j] = x[o + j]! * ri * w[j]!;
+      if (gate) {
+        for (let j = 0; j < d; j++) {
+          const gv = gate[o + j]!;
+          const s = 1 / (1 + Math.exp(-gv));
+          sg![o + j] = s;
+          y[o + j] = x[o + j]! * ri * w[j]! * gv * s;
+        }
+      } else {
+        for (let j = 0; j < d; j++) y[o + j] = x[o + j]! * ri * w[j]!;
+      }
     }
-    return { y, cache: gate ? { x, rinv, gate } : { x, rinv } };
+    return { y, cache: gate ? { x, rinv, gate, gateSigmoid: sg! } : { x, rinv } };
   }
 
   /**
@@ -200,7 +224,7 @@ export class RMSNorm {
     const d = this.width;
     const w = this.weight.data;
     const gw = this.weight.grad;
-    const { x, rinv, gate } = cache;
+    const { x, rinv, gate, gateSigmoid } = cache;
     const dtype = w instanceof Float32Array ? 'float32' : 'float64';
     const dx = take(ctx, dtype, rows * d);
     const dgate = gate ? take(ctx, dtype, rows * d) : null;
@@ -214,8 +238,10 @@ export class RMSNorm {
         let g = dy[o + j]!;
         if (gate) {
           const gv = gate[o + j]!;
-          dgate![o + j] = g * n * w[j]! * siluGrad(gv);
-          g *= silu(gv);
+          // σ(gate) from the forward (or recomputed for a cache built elsewhere).
+          const s = gateSigmoid ? gateSigmoid[o + j]! : sigmoid(gv);
+          dgate![o + j] = g * n * w[j]! * s * (1 + gv * (1 - s));
+          g *= gv * s;
         }
         gw[j] = gw[j]! + g * n;
         u[j] = g * w[j]!;

@@ -126,6 +126,10 @@ describe('layer gradients == central finite differences (float64)', () => {
     const rng = caseRng('silu');
     const x = rng.normalArray('float64', 17, 0, 3);
     checkLayer('silu', [], x, () => siluForward(x), (R) => siluBackward(x, R));
+    // With σ(x) kept from the forward.
+    const sig = new Float64Array(x.length);
+    siluForward(x, undefined, sig);
+    checkLayer('silu (kept sigmoid)', [], x, () => siluForward(x), (R) => siluBackward(x, R, undefined, sig.slice()));
   });
 
   it.each([
