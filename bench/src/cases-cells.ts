@@ -12,13 +12,15 @@
  *                                     shooting), fused-global (one native call, ParaRNN's Newton over
  *                                     every state) and auto.
  *   cells-lstm                        ParaLSTM at B ∈ {1, 8}, T = 2^14, D = 64, the same rows.
+ *   cells-recurrence                  the recurrence alone (projection precomputed): native sequential,
+ *                                     parallel (solveNewton over native evaluate + solve calls), fused.
  *   cells-mem-<cell>-<mode>           T = 2^20, B = 1, D = 64, one forward + backward in `mode`, alone in
  *                                     its process: the peak RSS per mode (O(B·T·D) check).
  *   cells-pytorch                     ParaGRU in PyTorch (bench/pytorch/paragru.py, a sequential loop,
  *                                     autograd) vs parascan at B = 4, T = 8192, D = 64, same weights,
  *                                     outputs and gradients compared; skipped with one line without torch.
  *
- * Targets: fused forward ≥ 3× parallel; native sequential forward ≥ 10× js sequential; auto within
+ * Targets: fused forward ≥ 3× parallel (on the recurrence rows and the public-forward rows); native sequential forward ≥ 10× js sequential; auto within
  * 10 % of the fastest mode of its shape (speedup vs that row ≥ 1/1.1); native ≥ 20× PyTorch.
  */
 import { spawnSync } from 'node:child_process';
@@ -29,6 +31,7 @@ import { fileURLToPath } from 'node:url';
 
 import { ParaGRU, ParaLSTM, type CellBackend, type FusedSchedule, type Mode } from '@parascan/cells';
 import { tryLoadNativeAddon } from '@parascan/native';
+import { solveNewton, type NewtonSystem } from '@parascan/solvers';
 
 import type { Profile } from './args.js';
 import type { CaseContext, CaseDef } from './cases.js';
@@ -363,6 +366,87 @@ const pytorchCase: CaseDef = {
   },
 };
 
+/**
+ * The recurrence alone (P = x·B + b computed once, outside the timing), where the modes differ: the
+ * input projection is the same GEMM in every mode and, at D = 256, dominates the public forward.
+ * Rows: native sequential (cellSequential), parallel = packages/solvers' solveNewton (TypeScript
+ * loop: residual, convergence tests, update) over native cellEvaluate and native linear solves —
+ * the separate kernel calls of mode 'parallel' — and fused (one cellNewton call), both schedules.
+ */
+const recurrenceCase: CaseDef = {
+  name: 'cells-recurrence',
+  title: 'ParaGRU/ParaLSTM f32 recurrence only (projection precomputed): sequential, parallel (solveNewton over native calls), fused shooting/global',
+  async run(ctx) {
+    const skip = nativeCellsMissing();
+    if (skip) return { case: 'cells-recurrence', rows: [], skipped: skip, arraysMiB: 0 };
+    const loaded = tryLoadNativeAddon('cpu');
+    if ('error' in loaded) throw loaded.error;
+    const addon = loaded.addon;
+    const smoke = ctx.profile === 'smoke';
+    const shapes: Array<[CellName, number, number, number]> = smoke
+      ? [['gru', 1, 64, 16], ['lstm', 2, 64, 16]]
+      : [['gru', 1, 1 << 14, 16], ['gru', 1, 1 << 14, 64], ['gru', 8, 1 << 12, 64], ['gru', 1, 1 << 12, 256], ['lstm', 1, 1 << 14, 64], ['lstm', 8, 1 << 12, 64]];
+    const rows: Row[] = [];
+    let mib = 0;
+    for (const [cell, B, T, D] of shapes) {
+      const c = makeCell(cell, D);
+      const params = c.parameters();
+      const x = new Float32Array(B * T * D);
+      fillUniform(x, -1, 1, 37 + B + T + D);
+      const P = new Float32Array(B * T * 3 * D);
+      if (!addon.projectInputs) throw new Error('cells-recurrence needs an addon with BLAS (projectInputs)');
+      addon.projectInputs({ points: B * T, inputSize: D, stateSize: D, heads: 1, gates: 3, x, weight: params['B']!, bias: params['b']!, out: P });
+      const S = cell === 'gru' ? D : 2 * D;
+      const k = cell === 'gru' ? 1 : 2;
+      mib = Math.max(mib, (B * T * (3 * D + 4 * S + k * S) * 4) / MiB);
+      const req = { cell, batch: B, length: T, size: D, projection: P, A: params['A']!, C: params['C'] ?? null, initial: null };
+      const system: NewtonSystem<Float32Array> = {
+        dtype: 'float32', batch: B, length: T, size: S, structure: k === 1 ? 'diagonal' : 'block', blockSize: k,
+        evaluate(states, initial, out, jacobians) {
+          addon.cellEvaluate!({ ...req, initial, states, out, jacobians });
+        },
+        sequential(initial, out) {
+          addon.cellSequential!({ ...req, initial, out });
+        },
+      };
+      const controls = { maxIterations: 30, absTol: 4 * 2 ** -23, relTol: 0, damping: 1, onMaxIterations: 'fallback' as const };
+      const out = new Float32Array(B * T * S);
+      const shape = `${cell === 'gru' ? 'GRU' : 'LSTM'} B=${B} T=2^${log2(T)} D=${D}`;
+      const key = `cells-recurrence/${cell}-B${B}-T${log2(T)}-D${D}`;
+      const measured: Measured[] = [];
+      const run = async (name: string, fn: () => string) => {
+        let schedule = '';
+        const timing = await timeIt(`${key}/${name}`, () => {
+          schedule = fn();
+        }, CELL_BUDGETS[ctx.profile]);
+        measured.push({ variant: { name, backend: 'cpu', mode: 'sequential' }, dir: 'fwd', id: `${key}/cpu-${name}`, timing, schedule });
+      };
+      await run('sequential', () => addon.cellSequential!({ ...req, out }).schedule.replace(/^cells-/, ''));
+      await run('parallel', () => `solveNewton ${solveNewton(system, { controls: { backend: 'cpu' } }).diagnostics.iterations} it`);
+      for (const schedule of ['shooting', 'global'] as const) {
+        await run(schedule === 'shooting' ? 'fused' : 'fused-global', () => {
+          const r = addon.cellNewton!({ ...req, out, controls: { ...controls, schedule } });
+          return `${r.schedule.replace(/^cells-/, '')} ${r.iterations} it`;
+        });
+      }
+      for (const m of measured) {
+        const extra: Partial<Row> =
+          m.variant.name === 'sequential'
+            ? {}
+            : m.variant.name === 'fused'
+              ? { baselineRef: `${key}/cpu-parallel`, baselineLabel: 'parallel (separate calls)', target: FUSED_TARGET }
+              : m.variant.name === 'fused-global'
+                ? { baselineRef: `${key}/cpu-parallel`, baselineLabel: 'parallel (separate calls)' }
+                : { baselineRef: `${key}/cpu-sequential`, baselineLabel: 'cpu sequential' };
+        const r = row('cells-recurrence', m, shape, B * T * D, extra);
+        r.method = `${m.variant.name} recurrence`;
+        rows.push(r);
+      }
+    }
+    return { case: 'cells-recurrence', rows, arraysMiB: mib };
+  },
+};
+
 const MEMORY_VARIANTS = CPU_VARIANTS.filter((v) => v.name !== 'auto');
 
 export const CELL_CASES: CaseDef[] = [
@@ -371,6 +455,7 @@ export const CELL_CASES: CaseDef[] = [
   gridCase(18),
   ...extraGridCases(),
   lstmCase,
+  recurrenceCase,
   ...MEMORY_VARIANTS.map((v) => memoryCase('gru', v)),
   ...MEMORY_VARIANTS.map((v) => memoryCase('lstm', v)),
   pytorchCase,

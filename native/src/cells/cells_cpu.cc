@@ -262,8 +262,10 @@ bool shooting(const CellParams<T>& p, const NewtonControls& c, T* h, NewtonRepor
   const int64_t vectors = (D + k.vectorWidth - 1) / k.vectorWidth;
   // Chunks stepped in lockstep by one task: enough for ~8 independent vector chains.
   int64_t group = std::min<int64_t>(kMaxSweepGroup, std::max<int64_t>(1, (8 + vectors - 1) / vectors));
-  // Chunks per row: enough tasks for every thread, none shorter than 16 steps.
+  // Chunks per row: one when every thread already steps enough rows × vectors in lockstep (then the
+  // schedule is the sequential loop itself); else enough tasks for every thread, none shorter than 16 steps.
   int64_t C = group * std::max<int64_t>(1, (threads + B - 1) / B);
+  if ((B / threads) * vectors >= 8) C = 1;
   C = std::max<int64_t>(1, std::min<int64_t>(C, Tn / 16));
   group = std::min(group, C);
   const int64_t groups = (C + group - 1) / group;

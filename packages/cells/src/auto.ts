@@ -49,6 +49,7 @@ export function sequentialParallelism(i: AutoInput): number {
 export function fusedChunks(i: AutoInput): number {
   const vectors = Math.ceil(i.size / vectorLanes(i.dtype));
   const group = Math.min(8, Math.max(1, Math.ceil(8 / vectors)));
+  if (Math.floor(i.batch / i.threads) * vectors >= 8) return 1;
   return Math.max(1, Math.min(group * Math.max(1, Math.ceil(i.threads / i.batch)), Math.floor(i.length / 16)));
 }
 
