@@ -150,7 +150,7 @@ export class ParaRNNModel implements TrainableModel {
   private resolveRun(op: string, options: unknown): Resolved {
     const o = options === undefined ? {} : checkOptionsObject(op, 'options', options);
     checkKnownKeys(op, 'options', o, op.endsWith('forward') ? ['mode', 'backend', 'batch'] : ['mode', 'backend']);
-    const mode = o['mode'] === undefined ? 'parallel' : checkOneOf(op, 'options.mode', o['mode'], ['sequential', 'parallel', 'fused', 'picard'] as const);
+    const mode = o['mode'] === undefined ? 'parallel' : checkOneOf(op, 'options.mode', o['mode'], ['sequential', 'parallel', 'fused', 'picard', 'auto'] as const);
     let backend: 'js' | 'cpu';
     if (o['backend'] === undefined) backend = nativeCellsAvailable() ? 'cpu' : 'js';
     else backend = checkOneOf(op, 'options.backend', o['backend'], ['js', 'cpu'] as const);

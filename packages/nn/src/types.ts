@@ -51,8 +51,11 @@ export type Batch = TokenBatch | SeriesBatch;
 
 /** How the recurrent cells are solved (see @parascan/cells). */
 export interface RunOptions {
-  /** Default 'parallel'. */
-  mode?: 'sequential' | 'parallel' | 'fused' | 'picard';
+  /**
+   * Default 'parallel'. 'auto': each cell picks the mode @parascan/cells' cost model expects to be
+   * fastest for the shape and backend.
+   */
+  mode?: 'sequential' | 'parallel' | 'fused' | 'picard' | 'auto';
   /** Default 'cpu' when the native addon loads, else 'js'. */
   backend?: 'js' | 'cpu';
 }

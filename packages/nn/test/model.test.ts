@@ -70,7 +70,7 @@ describe('whole-model gradients == central finite differences (float64, tiny mod
   });
 });
 
-describe('parallel (Newton) and fused modes give the sequential gradients', () => {
+describe('parallel (Newton), fused and auto modes give the sequential gradients', () => {
   const backends = nativeCells ? (['js', 'cpu'] as const) : (['js'] as const);
   it.each([
     ['lm gru', { ...LM, width: 8, heads: 2 }],
@@ -85,9 +85,9 @@ describe('parallel (Newton) and fused modes give the sequential gradients', () =
     const ref = model.lossAndGrad(batch, { mode: 'sequential', backend: 'js' });
     const refGrads = grads(model);
     for (const backend of backends) {
-      for (const mode of backend === 'cpu' ? (['sequential', 'parallel', 'fused'] as const) : (['parallel'] as const)) {
+      for (const mode of backend === 'cpu' ? (['sequential', 'parallel', 'fused', 'auto'] as const) : (['parallel', 'auto'] as const)) {
         const r = model.lossAndGrad(batch, { mode, backend });
-        if (mode !== 'sequential') expect(r.newtonIterations).toBeGreaterThan(0);
+        if (mode === 'parallel' || mode === 'fused') expect(r.newtonIterations).toBeGreaterThan(0);
         // Newton stops at a residual of 4 eps; everything after it is the same float64 arithmetic
         // in another order, accumulated over T steps and two layers.
         const tol = toleranceFor('float64', T, 64);

@@ -76,7 +76,7 @@ describe('lossAndGrad / evaluate / forward reject bad batches and options', () =
   });
 
   it('run options and forward inputs', () => {
-    expectError(() => lm.lossAndGrad(tokens(), { mode: 'newton' as 'parallel' }), 'INVALID_ARGUMENT', /argument `options.mode` must be one of 'sequential', 'parallel', 'fused', 'picard'/);
+    expectError(() => lm.lossAndGrad(tokens(), { mode: 'newton' as 'parallel' }), 'INVALID_ARGUMENT', /argument `options.mode` must be one of 'sequential', 'parallel', 'fused', 'picard', 'auto'/);
     expectError(() => lm.lossAndGrad(tokens(), { backend: 'cuda' as 'cpu' }), 'INVALID_ARGUMENT', /argument `options.backend` must be one of 'js', 'cpu'/);
     expectError(() => lm.lossAndGrad(tokens(), { mode: 'fused', backend: 'js' }), 'INVALID_ARGUMENT', /argument `options.mode` must be 'sequential', 'parallel' or 'picard' with backend 'js'/);
     expectError(() => lm.forward(ids(7), { batch: 2 }), 'INVALID_ARGUMENT', /^LanguageModel\.forward: argument `inputs` must be an Int32Array \[B=2, T\] of token ids \(a positive multiple of 2 elements\); got an Int32Array of length 7\./);

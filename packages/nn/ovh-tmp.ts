@@ -1,0 +1,22 @@
+import { tryLoadNativeAddon } from '@parascan/native';
+import { createRng } from '@parascan/core';
+import { Linear } from './src/index.js';
+const r = tryLoadNativeAddon('cpu'); if ('error' in r) throw r.error;
+const addon = r.addon; const gemm = addon.gemm!.bind(addon);
+const threads = Number(process.argv[2] ?? 1);
+addon.setThreads!(threads);
+const N = 2048, inF = 128, outF = 256;
+const layer = new Linear('l', inF, outF, 'float32', createRng(1));
+const x = new Float32Array(N * inF).map(() => Math.random());
+const dy = new Float32Array(N * outF).map(() => Math.random());
+const y = new Float32Array(N * outF), dx = new Float32Array(N * inF);
+const W = layer.weight.data, dW = layer.weight.grad;
+const raw = () => {
+  gemm({ transA: false, transB: true, m: N, n: outF, k: inF, alpha: 1, a: x, lda: inF, b: W, ldb: inF, beta: 0, c: y, ldc: outF });
+  gemm({ transA: true, transB: false, m: outF, n: inF, k: N, alpha: 1, a: dy, lda: outF, b: x, ldb: inF, beta: 1, c: dW, ldc: inF });
+  gemm({ transA: false, transB: false, m: N, n: inF, k: outF, alpha: 1, a: dy, lda: outF, b: W, ldb: inF, beta: 0, c: dx, ldc: inF });
+};
+const ours = () => { layer.forward(x, N, { gemm: 'cpu' }); layer.backward(x, dy, N, { gemm: 'cpu' }); };
+const alloc = () => { new Float32Array(N * outF)[5] = 1; new Float32Array(N * inF)[7] = 1; };
+const time = (f: () => void, n = 40) => { const v: number[] = []; for (let i = 0; i < n; i++) { const t = performance.now(); f(); v.push(performance.now() - t); } v.sort((a, b) => a - b); return v[n >> 1]!.toFixed(3) + ' (min ' + v[0]!.toFixed(3) + ')'; };
+for (let round = 0; round < 3; round++) console.log(`threads ${threads}: raw ${time(raw)} ours ${time(ours)} alloc-only ${time(alloc)}`);
