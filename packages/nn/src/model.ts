@@ -72,10 +72,6 @@ export interface ForwardOptions extends RunOptions {
   batch?: number;
 }
 
-interface Resolved {
-  run: BlockRun;
-}
-
 /** The cpu addon with the cells' kernels, when it loads. */
 function nativeCellsAvailable(): boolean {
   const r = tryLoadNativeAddon('cpu');
@@ -147,7 +143,7 @@ export class ParaRNNModel implements TrainableModel {
 
   // ---- options and inputs ------------------------------------------------------------------------
 
-  private resolveRun(op: string, options: unknown): Resolved {
+  private resolveRun(op: string, options: unknown): BlockRun {
     const o = options === undefined ? {} : checkOptionsObject(op, 'options', options);
     checkKnownKeys(op, 'options', o, op.endsWith('forward') ? ['mode', 'backend', 'batch'] : ['mode', 'backend']);
     const mode = o['mode'] === undefined ? 'parallel' : checkOneOf(op, 'options.mode', o['mode'], ['sequential', 'parallel', 'fused', 'picard', 'auto'] as const);
@@ -159,7 +155,7 @@ export class ParaRNNModel implements TrainableModel {
     }
     // Matrix products: OpenBLAS when the cpu backend is asked for and the addon has it; else the loop.
     const gemmBackend = backend === 'cpu' && nativeGemmAddon() ? 'cpu' : 'js';
-    return { run: { mode, cellBackend: backend, gemm: gemmBackend } };
+    return { mode, cellBackend: backend, gemm: gemmBackend };
   }
 
   private checkTokens(op: string, name: string, v: unknown, B: number, T: number): Int32Array {
@@ -263,7 +259,7 @@ export class ParaRNNModel implements TrainableModel {
    */
   forward(inputs: Int32Array | FloatArray, options: ForwardOptions = {}): FloatArray {
     const op = `${this.config.type === 'lm' ? 'LanguageModel' : 'Regressor'}.forward`;
-    const { run } = this.resolveRun(op, options);
+    const run = this.resolveRun(op, options);
     const B = options.batch === undefined ? 1 : checkPositiveInteger(op, 'options.batch', options.batch);
     const per = this.config.type === 'lm' ? B : B * this.config.inputFeatures!;
     const len = (inputs as { length?: unknown })?.length;
@@ -311,7 +307,7 @@ export class ParaRNNModel implements TrainableModel {
     const { B, T, input, tokens, series, mask } = this.checkBatch(op, batch);
     // Every activation of this step comes from the arena: nothing of it escapes (only numbers do).
     this.arena.reset();
-    const run: BlockRun = { ...resolved.run, alloc: this.arena.alloc };
+    const run: BlockRun = { ...resolved, alloc: this.arena.alloc };
     this.running = op;
     try {
       return yield* this.stepBody(op, run, B, T, input, tokens, series, mask, withGrad);
