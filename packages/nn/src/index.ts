@@ -26,4 +26,4 @@ export {
 } from './layers.js';
 export { softmaxCrossEntropy, meanSquaredError, type CrossEntropyResult, type MseResult } from './losses.js';
 export { gemm, gemmJs, defaultGemmBackend, nativeGemmAddon, type GemmRequest, type GemmBackend } from './gemm.js';
-export { createParameter, type LiveParameter, type LayerContext } from './parameter.js';
+export { createParameter, Arena, type Allocator, type LiveParameter, type LayerContext } from './parameter.js';
