@@ -87,7 +87,8 @@ describe('parallel (Newton), fused and auto modes give the sequential gradients'
     for (const backend of backends) {
       for (const mode of backend === 'cpu' ? (['sequential', 'parallel', 'fused', 'auto'] as const) : (['parallel', 'auto'] as const)) {
         const r = model.lossAndGrad(batch, { mode, backend });
-        if (mode === 'parallel' || mode === 'fused') expect(r.newtonIterations).toBeGreaterThan(0);
+        // Global Newton iterates; fused may run the plain loop (its multiple-shooting schedule with one chunk).
+        if (mode === 'parallel') expect(r.newtonIterations).toBeGreaterThan(0);
         // Newton stops at a residual of 4 eps; everything after it is the same float64 arithmetic
         // in another order, accumulated over T steps and two layers.
         const tol = toleranceFor('float64', T, 64);
