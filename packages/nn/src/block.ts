@@ -126,9 +126,13 @@ export class ParaRNNBlock {
     const dtype: Dtype = x instanceof Float32Array ? 'float32' : 'float64';
     const u = take(run, dtype, N * d);
     const g = take(run, dtype, N * d);
-    for (let r = 0; r < N; r++) {
-      u.set(p.subarray(2 * r * d, (2 * r + 1) * d), r * d);
-      g.set(p.subarray((2 * r + 1) * d, (2 * r + 2) * d), r * d);
+    // Plain index loops: a subarray per row would allocate 2N view objects per step.
+    for (let r = 0, o = 0; r < N; r++, o += 2 * d) {
+      const ro = r * d;
+      for (let j = 0; j < d; j++) {
+        u[ro + j] = p[o + j]!;
+        g[ro + j] = p[o + d + j]!;
+      }
     }
     const conv = this.conv.forward(u, batch, length, run);
     const convSigmoid = take(run, dtype, N * d);
@@ -185,9 +189,13 @@ export class ParaRNNBlock {
     const dconv = siluBackward(cache.conv, cellGrads.dx, run, cache.convSigmoid);
     const du = this.conv.backward(cache.u, dconv, batch, length, run);
     const dp = take(run, dtype, N * 2 * d);
-    for (let r = 0; r < N; r++) {
-      dp.set(du.subarray(r * d, (r + 1) * d), 2 * r * d);
-      dp.set(dgate!.subarray(r * d, (r + 1) * d), (2 * r + 1) * d);
+    const dg = dgate!;
+    for (let r = 0, o = 0; r < N; r++, o += 2 * d) {
+      const ro = r * d;
+      for (let j = 0; j < d; j++) {
+        dp[o + j] = du[ro + j]!;
+        dp[o + d + j] = dg[ro + j]!;
+      }
     }
     const dh = this.inProj.backward(cache.h, dp, N, run)!;
     const { dx: dxn } = this.norm.backward(dh, cache.normCache, N, run);
