@@ -7,6 +7,7 @@
  *   sequential:  the cells' native step-by-step loop (the baseline)
  *   parallel:    Newton over the sequence with separate native kernel calls
  *   fused:       the whole Newton loop of each cell in one native call
+ *   auto:        what the cells' measured cost model picks for the shape
  *
  * The rows report tokens/s (B·T positions per second) in `note` and the speedup over sequential.
  */
@@ -20,7 +21,7 @@ import type { CaseDef } from './cases.js';
 import { timeIt } from './measure.js';
 import type { Row, Timing } from './types.js';
 
-type Mode = 'sequential' | 'parallel' | 'fused';
+type Mode = 'sequential' | 'parallel' | 'fused' | 'auto';
 
 function trainCase(cell: 'gru' | 'lstm'): CaseDef {
   const name = `train-${cell}`;
@@ -46,7 +47,7 @@ function trainCase(cell: 'gru' | 'lstm'): CaseDef {
       const shape = `L=2 d=128 H=4 V=256 B=${B} T=${T}`;
       const rows: Row[] = [];
       try {
-        for (const mode of ['sequential', 'parallel', 'fused'] as Mode[]) {
+        for (const mode of ['sequential', 'parallel', 'fused', 'auto'] as Mode[]) {
           let newton = 0;
           let loss = 0;
           const timing: Timing = await timeIt(`${name}/${mode}`, () => {

@@ -19,7 +19,7 @@ export interface Io {
 }
 
 export const RUN_FLAGS: readonly FlagSpec[] = [
-  { name: 'mode', type: 'choice', choices: ['parallel', 'sequential', 'fused', 'picard'], default: 'parallel', help: 'how the cells solve the recurrence: Newton in parallel over the sequence, the step-by-step loop, the whole Newton loop in one native call, or Picard iteration' },
+  { name: 'mode', type: 'choice', choices: ['parallel', 'sequential', 'fused', 'picard', 'auto'], default: 'parallel', help: 'how the cells solve the recurrence: Newton in parallel over the sequence, the step-by-step loop, the whole Newton loop in one native call, Picard iteration, or auto (the cells pick by their measured cost model)' },
   { name: 'backend', type: 'choice', choices: ['cpu', 'js'], help: "'cpu': the native addon (default when it loads); 'js': pure TypeScript" },
   { name: 'threads', type: 'int', min: 1, max: 1024, help: 'native worker threads (default: every core)' },
 ];

@@ -3,7 +3,7 @@ import { formatHelp, parseFlags, UsageError, type CommandSpec } from '../args.js
 import { CliError, EXIT_OK, fmt, runOptionsFromFlags, type Io } from '../runtime.js';
 import { measureTrainingThroughput, type ThroughputMode } from '../throughput.js';
 
-const MODES = ['sequential', 'parallel', 'fused', 'picard'] as const;
+const MODES = ['sequential', 'parallel', 'fused', 'picard', 'auto'] as const;
 
 export const BENCH: CommandSpec = {
   name: 'bench',
