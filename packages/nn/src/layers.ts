@@ -138,7 +138,11 @@ export class Embedding {
     const d = this.width;
     const W = this.weight.data;
     const y = take(ctx, W instanceof Float32Array ? 'float32' : 'float64', ids.length * d);
-    for (let r = 0; r < ids.length; r++) y.set(W.subarray(ids[r]! * d, (ids[r]! + 1) * d), r * d);
+    for (let r = 0; r < ids.length; r++) {
+      const wo = ids[r]! * d;
+      const yo = r * d;
+      for (let j = 0; j < d; j++) y[yo + j] = W[wo + j]!;
+    }
     return y;
   }
 
