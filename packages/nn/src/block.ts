@@ -9,8 +9,8 @@
  *   x'  = x + α · z·W_outᵀ                         [N, d]
  *   (mlpRatio > 0:)  x'' = x' + α · SwiGLU(RMSNorm(x'))
  *
- * α = 1/√(2·layers), fixed (not learned): with unit-scale branches the residual stream's variance
- * grows to about 1 + 2L·α²/2 = 2 over the whole stack, whatever the depth.
+ * α = 1/√(2·layers), fixed (not learned): each unit-scale branch adds α² = 1/(2L) variance, so the
+ * residual stream grows from 1 to about 1.5 (L branches) or 2 (2L, with the MLP), whatever the depth.
  */
 import { ParascanError, type Dtype, type FloatArray, type Rng } from '@parascan/core';
 import { ParaGRU, ParaLSTM, type ForwardCache, type Mode, type ParaCell, type ParameterRecord } from '@parascan/cells';
