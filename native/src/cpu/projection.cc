@@ -36,6 +36,11 @@ bool project(const ProjectionParams<T>& p) {
   for (int64_t m = 0; m < M; ++m) std::memcpy(p.out + m * G * D, p.bias, sizeof(T) * static_cast<size_t>(G * D));
   for (int64_t m0 = 0; m0 < M; m0 += maxRows) {
     const int rows = static_cast<int>(std::min(maxRows, M - m0));
+    if (H == 1) {  // one head: W is [Din, G·D], one GEMM for every gate
+      matmul(p.x + m0 * Din, static_cast<int>(Din), p.weight, static_cast<int>(G * D), p.out + m0 * G * D, static_cast<int>(G * D), rows,
+             static_cast<int>(G * D), static_cast<int>(Din));
+      continue;
+    }
     for (int64_t h = 0; h < H; ++h)
       for (int64_t g = 0; g < G; ++g)
         matmul(p.x + m0 * Din + h * Di, static_cast<int>(Din),         // x[m, h·Di + i]

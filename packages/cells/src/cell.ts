@@ -287,6 +287,11 @@ export abstract class ParaCell {
       throw invalidArgument(op, arg, expected, describeValue(v), hint);
     }
     const a = v as FloatArray;
+    // Fast path: x·0 is 0 for every finite x and NaN for NaN/±Inf, so one sum finds any non-finite.
+    let probe = 0;
+    if (a instanceof Float32Array) for (let i = 0; i < len; i++) probe += a[i]! * 0;
+    else for (let i = 0; i < len; i++) probe += a[i]! * 0;
+    if (probe === 0) return a;
     const dims = shape.slice(1, -1).split(', ').map((d) => Number(d.split('=')[1]));
     for (let i = 0; i < len; i++) {
       if (!Number.isFinite(a[i]!)) {
