@@ -159,11 +159,12 @@ SolveReport sequential(const CellParams<T>& p, T* out) {
     int64_t b0, b1, j0, j1;
   };
   std::vector<Tile> tiles;
+  // Rows stepped together by one task: just enough for ~8 independent vectors (more rows per task
+  // only add concurrent memory streams: measured slower at D = 64).
+  const int64_t vectorsPerRow = blocksOf(p.kind) * ((D + W - 1) / W);  // LSTM: the c and h halves
+  const int64_t rowsPerTask = std::max<int64_t>(1, std::min<int64_t>((8 + vectorsPerRow - 1) / vectorsPerRow, (p.batch + threads - 1) / threads));
   if (p.batch >= threads) {
-    for (int64_t i = 0; i < threads; ++i) {
-      const int64_t b0 = p.batch * i / threads, b1 = p.batch * (i + 1) / threads;
-      if (b1 > b0) tiles.push_back({b0, b1, 0, D});
-    }
+    for (int64_t b0 = 0; b0 < p.batch; b0 += rowsPerTask) tiles.push_back({b0, std::min(p.batch, b0 + rowsPerTask), 0, D});
   } else {
     const int64_t vectors = (D + W - 1) / W;
     const int64_t perRow = std::min<int64_t>(vectors, (threads + p.batch - 1) / p.batch);
@@ -259,7 +260,7 @@ bool shooting(const CellParams<T>& p, const NewtonControls& c, T* h, NewtonRepor
   const CellKernelTable<T>& k = tableOf<T>(kernels());
   const int64_t D = p.size, S = stateWidth(p), K = blocksOf(p.kind), Tn = p.length, B = p.batch;
   const int64_t threads = threadsOf(p.threads);
-  const int64_t vectors = (D + k.vectorWidth - 1) / k.vectorWidth;
+  const int64_t vectors = K * ((D + k.vectorWidth - 1) / k.vectorWidth);  // per row and step (LSTM: c and h)
   // Chunks stepped in lockstep by one task: enough for ~8 independent vector chains.
   int64_t group = std::min<int64_t>(kMaxSweepGroup, std::max<int64_t>(1, (8 + vectors - 1) / vectors));
   // Chunks per row: one when every thread already steps enough rows × vectors in lockstep (then the

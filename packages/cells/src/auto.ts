@@ -41,13 +41,13 @@ function vectorLanes(dtype: 'float32' | 'float64'): number {
 
 /** Threads the native sequential loop can keep busy: rows, or whole vectors of lanes per row. */
 export function sequentialParallelism(i: AutoInput): number {
-  const vectors = Math.ceil(i.size / vectorLanes(i.dtype));
+  const vectors = i.blocks * Math.ceil(i.size / vectorLanes(i.dtype));
   return Math.max(1, Math.min(i.threads, i.batch >= i.threads ? i.threads : i.batch * vectors));
 }
 
 /** The fused loop's chunks per row (cells_cpu.cc shooting()): 1 chunk when rows fill the threads. */
 export function fusedChunks(i: AutoInput): number {
-  const vectors = Math.ceil(i.size / vectorLanes(i.dtype));
+  const vectors = i.blocks * Math.ceil(i.size / vectorLanes(i.dtype));
   const group = Math.min(8, Math.max(1, Math.ceil(8 / vectors)));
   if (Math.floor(i.batch / i.threads) * vectors >= 8) return 1;
   return Math.max(1, Math.min(group * Math.max(1, Math.ceil(i.threads / i.batch)), Math.floor(i.length / 16)));
