@@ -22,7 +22,7 @@ describe.skipIf(!hasBlas && process.env.CI !== 'true')(`native projectInputs (BL
       it(`${dtype} M=${points} Din=${inputSize} D=${stateSize} H=${heads} G=${gates}`, () => {
         const rng = createRng(seed + points);
         const Arr = dtype === 'float32' ? Float32Array : Float64Array;
-        const fill = (n: number): FloatArray => Arr.from({ length: n }, () => rng.normal());
+        const fill = (n: number): FloatArray => { const a = new Arr(n); for (let i = 0; i < n; i++) a[i] = rng.normal(); return a; };
         const x = fill(points * inputSize), weight = fill((inputSize / heads) * gates * stateSize), bias = fill(gates * stateSize);
         const shape = { points, inputSize, stateSize, heads, gates };
         const want = new Arr(points * gates * stateSize), got = new Arr(points * gates * stateSize);
