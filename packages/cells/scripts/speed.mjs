@@ -6,7 +6,8 @@
 //   cd packages/native && node scripts/build-native.mjs
 //   npx pnpm@10.34.9 --filter @parascan/cells... run build
 //   node packages/cells/scripts/speed.mjs [--reps N]
-import { solveNewton, tryLoadNativeAddon } from '@parascan/solvers';
+import { solveNewton } from '@parascan/solvers';
+import { tryLoadNativeAddon } from '@parascan/native';
 import { ParaGRU, project } from '../dist/index.js';
 
 const i = process.argv.indexOf('--reps');
