@@ -13,16 +13,12 @@
  *   nn-linear-fresh-Pt: the same with a fresh array per output (as forward() for inference does)
  *   raw-sgemm-again-Pt: raw-sgemm once more, after nn-linear (a gap to the first says the load moved)
  * each for P threads (OpenBLAS and parascan's pool, setThreads) and for 1 thread.
- *
- * @parascan/nn is not a dependency of the bench package (the lockfile is shared and frozen), so it
- * is imported from its sources by path; tsx runs them directly.
  */
 import { tryLoadNativeAddon } from '@parascan/native';
 
 import { createRng } from '@parascan/core';
 
-import { Linear } from '../../packages/nn/src/layers.js';
-import { Arena } from '../../packages/nn/src/parameter.js';
+import { Arena, Linear } from '@parascan/nn';
 
 import type { CaseDef } from './cases.js';
 import { MiB, fillUniform, timeIt } from './measure.js';

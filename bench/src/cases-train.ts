@@ -14,8 +14,7 @@
 import { createRng } from '@parascan/core';
 import { tryLoadNativeAddon } from '@parascan/native';
 
-import { createModel } from '../../packages/nn/src/model.js';
-import type { TokenBatch } from '../../packages/nn/src/types.js';
+import { createModel, type TokenBatch } from '@parascan/nn';
 
 import type { CaseDef } from './cases.js';
 import { MiB, timeIt } from './measure.js';
