@@ -20,6 +20,12 @@
  *                                     autograd) vs parascan at B = 4, T = 8192, D = 64, same weights,
  *                                     outputs and gradients compared; skipped with one line without torch.
  *
+ * Timing: the modes of one shape (and direction) are timed interleaved, in rounds of one short
+ * tinybench burst per mode with the order rotated every round; each row's median is the median of its
+ * rounds' medians (mean / sd / min / max / samples over every sample of every round). The issue-3
+ * target is on ratios between modes, and on a shared machine the load drifts over seconds: modes timed
+ * one after the other would compare different loads, not different modes.
+ *
  * Targets: fused forward ≥ 3× parallel (on the recurrence rows and the public-forward rows); native sequential forward ≥ 10× js sequential; auto within
  * 10 % of the fastest mode of its shape (speedup vs that row ≥ 1/1.1); native ≥ 20× PyTorch.
  */
@@ -39,13 +45,83 @@ import { MiB, fillUniform, timeIt, type Budget } from './measure.js';
 import type { Row, Target, Timing } from './types.js';
 
 const EMPTY_MEMORY = { peakRssMiB: 0, startRssMiB: 0, arraysMiB: 0, isolated: false };
+const EMPTY_TIMING: Timing = { medianMs: 0, meanMs: 0, minMs: 0, maxMs: 0, sdMs: 0, rmePct: 0, samples: 0 };
 
-/** Short budgets: each cells case has dozens of rows (a sample of the big shapes takes 0.1-2 s). */
+/**
+ * Per-row budgets (short: each cells case has dozens of rows, and a call at the big shapes takes
+ * 0.1-2 s). The modes of one shape are timed interleaved (see `interleaved`): `timeMs` is split over
+ * CELL_ROUNDS rounds, each round a burst of at least one sample per mode; the warm-up runs once per
+ * mode before the first round.
+ */
 const CELL_BUDGETS: Record<Profile, Budget> = {
-  full: { timeMs: 200, iterations: 3, warmupMs: 0, warmupIterations: 1 },
-  quick: { timeMs: 60, iterations: 2, warmupMs: 0, warmupIterations: 1 },
+  full: { timeMs: 200, iterations: 1, warmupMs: 0, warmupIterations: 1 },
+  quick: { timeMs: 60, iterations: 1, warmupMs: 0, warmupIterations: 1 },
   smoke: { timeMs: 5, iterations: 1, warmupMs: 0, warmupIterations: 1 },
 };
+
+/** Rounds per shape: every row reports the median over rounds (smoke: 2, so the rotation itself runs). */
+const CELL_ROUNDS: Record<Profile, number> = { full: 5, quick: 3, smoke: 2 };
+
+interface Contender {
+  id: string;
+  fn: () => void;
+}
+
+interface Interleaved {
+  /** Over every round: median = median of the rounds' burst medians; mean, sd, min, max over all samples. */
+  timing: Timing;
+  /** Each round's burst median, in round order (the same rounds for every contender of one call). */
+  roundMedians: number[];
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Two-sided 95 % Student t for df = 1 … 10 (the sample counts of the big shapes); 2.0 to 30, then 1.96. */
+const T95 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
+
+/** One Timing from the bursts of one contender: pooled mean and sd (exact, from each burst's n, mean, sd). */
+function poolBursts(bursts: Timing[]): Timing {
+  const n = bursts.reduce((a, t) => a + t.samples, 0);
+  const mean = bursts.reduce((a, t) => a + t.samples * t.meanMs, 0) / n;
+  const ss = bursts.reduce((a, t) => a + (t.samples - 1) * t.sdMs * t.sdMs + t.samples * (t.meanMs - mean) ** 2, 0);
+  const sd = n > 1 ? Math.sqrt(ss / (n - 1)) : 0;
+  const df = n - 1;
+  const t = df < 1 ? 0 : df <= 10 ? T95[df - 1]! : df <= 30 ? 2.0 : 1.96;
+  return {
+    medianMs: median(bursts.map((b) => b.medianMs)),
+    meanMs: mean,
+    minMs: Math.min(...bursts.map((b) => b.minMs)),
+    maxMs: Math.max(...bursts.map((b) => b.maxMs)),
+    sdMs: sd,
+    rmePct: n > 1 ? (100 * t * sd) / Math.sqrt(n) / mean : 0,
+    samples: n,
+  };
+}
+
+/**
+ * Times the contenders of one shape interleaved: on a shared machine the load drifts over seconds, so
+ * timing one mode after the other compares different machines. Every contender is warmed up once,
+ * then `rounds` rounds each run one short tinybench burst per contender, in an order rotated by one
+ * per round (no contender is always first, or always right after the same one). Each row's median is
+ * the median of its rounds' medians, so two rows' ratio compares samples taken in the same rounds.
+ */
+async function interleaved(contenders: Contender[], budget: Budget, rounds: number): Promise<Interleaved[]> {
+  for (const c of contenders) for (let i = 0; i < budget.warmupIterations; i++) c.fn();
+  const burst: Budget = { timeMs: budget.timeMs / rounds, iterations: Math.max(1, Math.ceil(budget.iterations / rounds)), warmupMs: 0, warmupIterations: 0 };
+  const bursts: Timing[][] = contenders.map(() => []);
+  for (let k = 0; k < rounds; k++) {
+    for (let j = 0; j < contenders.length; j++) {
+      const i = (j + k) % contenders.length;
+      const c = contenders[i]!;
+      bursts[i]!.push(await timeIt(c.id, c.fn, burst));
+    }
+  }
+  return bursts.map((b) => ({ timing: poolBursts(b), roundMedians: b.map((t) => t.medianMs) }));
+}
 
 type CellName = 'gru' | 'lstm';
 
@@ -57,8 +133,7 @@ interface Variant {
   fusedSchedule?: FusedSchedule;
 }
 
-// auto right after sequential: on a shared machine, rows timed seconds apart see different loads, and
-// auto vs the mode it picks is the comparison its target makes.
+// The first round's order (later rounds rotate it): auto next to sequential, the mode it picks on 2 cores.
 const CPU_VARIANTS: Variant[] = [
   { name: 'sequential', backend: 'cpu', mode: 'sequential' },
   { name: 'auto', backend: 'cpu', mode: 'auto' },
@@ -86,6 +161,10 @@ interface Measured {
   id: string;
   timing: Timing;
   schedule: string;
+  /** The burst median of each interleaved round (empty for single-call rows). */
+  roundMedians?: number[];
+  /** The modes `auto` resolved to over its calls. */
+  picked?: Set<string>;
 }
 
 function row(caseName: string, m: Measured, shape: string, elements: number, extra: Partial<Row>): Row {
@@ -124,7 +203,11 @@ const NATIVE_TARGET: Target = { metric: 'speedup', min: 10, text: '>= 10x js seq
 const AUTO_TARGET: Target = { metric: 'speedup', min: 1 / 1.1, text: 'auto >= best/1.1' };
 const TORCH_TARGET: Target = { metric: 'speedup', min: 20, text: '>= 20x PyTorch' };
 
-/** Every row of one shape: each variant forward, then forward + backward. */
+/**
+ * Every row of one shape: forward, then forward + backward; within each direction the variants are
+ * timed interleaved (rounds of one burst per variant), so the auto row and the best row it is judged
+ * against come from the same rounds.
+ */
 async function measureShape(ctx: CaseContext, caseName: string, cell: CellName, B: number, T: number, D: number, budget: Budget): Promise<Row[]> {
   const c = makeCell(cell, D);
   const x = new Float32Array(B * T * D);
@@ -137,18 +220,25 @@ async function measureShape(ctx: CaseContext, caseName: string, cell: CellName, 
   const variants = elements <= JS_MAX_ELEMENTS || ctx.profile === 'smoke' ? [JS_SEQUENTIAL, ...CPU_VARIANTS] : CPU_VARIANTS;
   const measured: Measured[] = [];
   for (const dir of ['fwd', 'fwd+bwd'] as const) {
-    for (const v of variants) {
-      let schedule = '';
+    const pending = variants.map((v) => {
+      const m: Measured = { variant: v, dir, id: `${key}/${v.backend}-${v.name}-${dir}`, timing: EMPTY_TIMING, schedule: '', picked: new Set() };
       const options = { batch: B, mode: v.mode, backend: v.backend, ...(v.fusedSchedule ? { fusedSchedule: v.fusedSchedule } : {}) };
-      const timing = await timeIt(`${key}/${v.backend}-${v.name}-${dir}`, () => {
+      const fn = () => {
         const r = c.forward(x, options);
         const it = r.diagnostics.termination === 'sequential' ? '' : ` ${r.diagnostics.iterations} it`;
         const sch = r.schedule ? r.schedule.replace(/^cells-/, '') : r.mode;
-        schedule = (v.mode === 'auto' ? `${r.mode}: ` : '') + sch + it;
+        m.schedule = (v.mode === 'auto' ? `${r.mode}: ` : '') + sch + it;
+        m.picked!.add(r.mode);
         if (dir === 'fwd+bwd') c.backward(dy, r.cache);
-      }, budget);
-      measured.push({ variant: v, dir, id: `${key}/${v.backend}-${v.name}-${dir}`, timing, schedule });
-    }
+      };
+      return { m, fn };
+    });
+    const timed = await interleaved(pending.map((p) => ({ id: p.m.id, fn: p.fn })), budget, CELL_ROUNDS[ctx.profile]);
+    pending.forEach((p, i) => {
+      p.m.timing = timed[i]!.timing;
+      p.m.roundMedians = timed[i]!.roundMedians;
+      measured.push(p.m);
+    });
   }
   const rows: Row[] = [];
   for (const m of measured) {
@@ -161,17 +251,25 @@ async function measureShape(ctx: CaseContext, caseName: string, cell: CellName, 
     } else if (m.variant.name === 'fused' && m.variant.backend === 'cpu') {
       Object.assign(extra, { baselineRef: same('cpu', 'parallel')!.id, baselineLabel: 'cpu parallel', target: m.dir === 'fwd' ? FUSED_TARGET : null });
     } else if (m.variant.name === 'auto') {
-      // The fastest explicit cpu mode of this shape and direction (by median).
+      // The fastest explicit cpu mode of this shape and direction, by the interleaved median; the
+      // verdict is that median against auto's (report.ts), whatever mode auto picked.
       const best = measured
         .filter((o) => o.dir === m.dir && o.variant.backend === 'cpu' && o.variant.name !== 'auto')
         .reduce((a, b) => (b.timing.medianMs < a.timing.medianMs ? b : a));
-      Object.assign(extra, { baselineRef: best.id, baselineLabel: `best: ${best.variant.name}`, target: AUTO_TARGET });
+      Object.assign(extra, { baselineRef: best.id, baselineLabel: `best: ${best.variant.name}`, target: AUTO_TARGET, note: autoNote(m, best) });
     } else if (m !== seqCpu && m.variant.backend === 'cpu') {
       Object.assign(extra, { baselineRef: seqCpu.id, baselineLabel: 'cpu sequential' });
     }
     rows.push(row(caseName, m, shape, elements, extra));
   }
   return rows;
+}
+
+/** What auto ran, the best explicit mode, and auto / best per round (the paired view of the same rounds). */
+function autoNote(auto: Measured, best: Measured): string {
+  const perRound = (auto.roundMedians ?? []).map((a, k) => a / (best.roundMedians?.[k] ?? NaN));
+  const ratio = perRound.length ? ` auto/best per round ${perRound.map((r) => r.toFixed(2)).join(' ')} (median ${median(perRound).toFixed(2)})` : '';
+  return `auto picked ${[...(auto.picked ?? [])].join('+') || '?'}; best explicit mode ${best.variant.name} ${best.timing.medianMs.toPrecision(3)} ms;${ratio}`;
 }
 
 function gridShapes(profile: Profile, T: number): Array<[number, number]> {
@@ -348,20 +446,21 @@ const pytorchCase: CaseDef = {
           note: `PyTorch ${out.torch}; matches parascan (largest error / largest |ref|: ${checkText})`,
         });
         rows.push(tr);
-        for (const v of [CPU_VARIANTS[0]!, CPU_VARIANTS[1]!]) {
-          const nid = `cells-pytorch/cpu-${v.name}-${dirName}`;
-          let schedule = '';
-          const timing = await timeIt(nid, () => {
+        // parascan's sequential and auto, interleaved with each other (PyTorch ran in its own process).
+        const ours = [CPU_VARIANTS[0]!, CPU_VARIANTS[1]!].map((v) => {
+          const m: Measured = { variant: v, dir: dirName, id: `cells-pytorch/cpu-${v.name}-${dirName}`, timing: EMPTY_TIMING, schedule: '' };
+          const fn = () => {
             const r = c.forward(x, { batch: B, mode: v.mode, backend: 'cpu' });
-            schedule = (v.mode === 'auto' ? `${r.mode}: ` : '') + (r.schedule ?? r.mode).replace(/^cells-/, '');
+            m.schedule = (v.mode === 'auto' ? `${r.mode}: ` : '') + (r.schedule ?? r.mode).replace(/^cells-/, '');
             if (dirName === 'fwd+bwd') c.backward(dy, r.cache);
-          }, CELL_BUDGETS[ctx.profile]);
-          rows.push(row('cells-pytorch', { variant: v, dir: dirName, id: nid, timing, schedule }, shape, B * T * D, {
-            baselineRef: id,
-            baselineLabel: 'PyTorch loop',
-            target: TORCH_TARGET,
-          }));
-        }
+          };
+          return { m, fn };
+        });
+        const timed = await interleaved(ours.map((o) => ({ id: o.m.id, fn: o.fn })), CELL_BUDGETS[ctx.profile], CELL_ROUNDS[ctx.profile]);
+        ours.forEach(({ m }, i) => {
+          m.timing = timed[i]!.timing;
+          rows.push(row('cells-pytorch', m, shape, B * T * D, { baselineRef: id, baselineLabel: 'PyTorch loop', target: TORCH_TARGET }));
+        });
       }
       return { case: 'cells-pytorch', rows, arraysMiB: (B * T * D * 4 * 11) / MiB };
     } finally {
@@ -417,22 +516,30 @@ const recurrenceCase: CaseDef = {
       const out = new Float32Array(B * T * S);
       const shape = `${cell === 'gru' ? 'GRU' : 'LSTM'} B=${B} T=2^${log2(T)} D=${D}`;
       const key = `cells-recurrence/${cell}-B${B}-T${log2(T)}-D${D}`;
-      const measured: Measured[] = [];
-      const run = async (name: string, fn: () => string) => {
-        let schedule = '';
-        const timing = await timeIt(`${key}/${name}`, () => {
-          schedule = fn();
-        }, CELL_BUDGETS[ctx.profile]);
-        measured.push({ variant: { name, backend: 'cpu', mode: 'sequential' }, dir: 'fwd', id: `${key}/cpu-${name}`, timing, schedule });
-      };
-      await run('sequential', () => addon.cellSequential!({ ...req, out }).schedule.replace(/^cells-/, ''));
-      await run('parallel', () => `solveNewton ${solveNewton(system, { controls: { backend: 'cpu' } }).diagnostics.iterations} it`);
-      for (const schedule of ['shooting', 'global'] as const) {
-        await run(schedule === 'shooting' ? 'fused' : 'fused-global', () => {
-          const r = addon.cellNewton!({ ...req, out, controls: { ...controls, schedule } });
-          return `${r.schedule.replace(/^cells-/, '')} ${r.iterations} it`;
-        });
-      }
+      // The four ways to run the recurrence, timed interleaved (rounds of one burst each).
+      const ways: Array<[string, () => string]> = [
+        ['sequential', () => addon.cellSequential!({ ...req, out }).schedule.replace(/^cells-/, '')],
+        ['parallel', () => `solveNewton ${solveNewton(system, { controls: { backend: 'cpu' } }).diagnostics.iterations} it`],
+        ...(['shooting', 'global'] as const).map((schedule): [string, () => string] => [
+          schedule === 'shooting' ? 'fused' : 'fused-global',
+          () => {
+            const r = addon.cellNewton!({ ...req, out, controls: { ...controls, schedule } });
+            return `${r.schedule.replace(/^cells-/, '')} ${r.iterations} it`;
+          },
+        ]),
+      ];
+      const measured: Measured[] = ways.map(([name]) => ({
+        variant: { name, backend: 'cpu', mode: 'sequential' }, dir: 'fwd', id: `${key}/cpu-${name}`, timing: EMPTY_TIMING, schedule: '',
+      }));
+      const timed = await interleaved(
+        ways.map(([, fn], i) => ({ id: measured[i]!.id, fn: () => void (measured[i]!.schedule = fn()) })),
+        CELL_BUDGETS[ctx.profile],
+        CELL_ROUNDS[ctx.profile],
+      );
+      measured.forEach((m, i) => {
+        m.timing = timed[i]!.timing;
+        m.roundMedians = timed[i]!.roundMedians;
+      });
       for (const m of measured) {
         const extra: Partial<Row> =
           m.variant.name === 'sequential'
