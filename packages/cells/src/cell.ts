@@ -10,6 +10,7 @@ import {
   createRng,
   describeValue,
   invalidArgument,
+  isSharedMemory,
   nonFinite,
   checkKnownKeys,
   checkOneOf,
@@ -30,7 +31,13 @@ import {
   type NewtonDiagnostics,
   type NewtonSystem,
 } from '@parascan/solvers';
-import { tryLoadNativeAddon, type NativeAddon, type NativeCellRequest } from '@parascan/native';
+import {
+  tryLoadNativeAddon,
+  type NativeAddon,
+  type NativeCellNewtonResult,
+  type NativeCellRequest,
+  type NativeCellResult,
+} from '@parascan/native';
 import { A_INITS, BIAS_INITS, W_INITS, fillBias, fillWeights, type AInit, type BiasInit, type WInit } from './init.js';
 import { project, projectVjp, type ProjectionShape } from './projection.js';
 import { chooseMode } from './auto.js';
@@ -129,6 +136,45 @@ export interface BackwardResult {
 
 export interface PointOptions {
   batch?: number;
+}
+
+type NewtonControlsResolved = ReturnType<typeof resolveNewtonControls>;
+
+/** A validated forward call with its projection, before the solve (shared by forward and forwardAsync). */
+interface ForwardPlan {
+  x: FloatArray;
+  batch: number;
+  T: number;
+  /** The caller's h0, copied (null: zero). */
+  h0: FloatArray | null;
+  backend: CellBackend;
+  addon: NativeAddon | null;
+  mode: Exclude<Mode, 'auto'>;
+  /** P [B, T, G, D] */
+  P: FloatArray;
+  system: NewtonSystem;
+  newton: NewtonControls | undefined;
+  fusedSchedule: FusedSchedule;
+}
+
+/** The native reverse pass's request and the arrays it fills (shared by backward and backwardAsync). */
+interface NativeBackwardCall {
+  addon: NativeAddon;
+  /** The addon of the projection's VJP GEMMs (null: the TS loop). */
+  blas: NativeAddon | null;
+  request: NativeCellRequest;
+  dP: FloatArray;
+  gA: Float64Array;
+  gC: Float64Array | null;
+  dh0: FloatArray;
+}
+
+/** What a forward solve produced. */
+interface SolvedStates {
+  states: FloatArray;
+  diagnostics: NewtonDiagnostics;
+  /** What the native kernels report they ran; null for the TS paths. */
+  schedule: string | null;
 }
 
 /** Per-point kernels, j over 0..D-1 at one point (b, t). Offsets index flat arrays. */
@@ -390,6 +436,41 @@ export abstract class ParaCell {
 
   forward(x: FloatArray, options: ForwardOptions = {}): ForwardResult {
     const op = `${this.name}.forward`;
+    const plan = this.planForward(op, x, options);
+    return this.finishForward(plan, this.solveForward(op, plan));
+  }
+
+  /**
+   * As forward, with the cell solve off the main thread where the addon allows it: backend 'cpu'
+   * or 'cuda' in modes 'sequential' and 'fused' (and 'auto' when it picks one of them) run the
+   * native loop through its ...Async variant on the libuv pool. The validation and the input
+   * projection (a BLAS GEMM) still run on this thread before the promise is returned; modes
+   * 'parallel' and 'picard' and backend 'js' run their whole solve synchronously inside the
+   * call (the TS Newton loop of @parascan/solvers has no async form). Same results and errors as
+   * forward, as a rejected promise; SharedArrayBuffer-backed `x`/`h0` are refused (as
+   * solveLinearRecurrenceAsync does). `h0` is copied, so the caller may reuse it at once; `x` is
+   * kept in the cache (as forward does) for backward.
+   */
+  async forwardAsync(x: FloatArray, options: ForwardOptions = {}): Promise<ForwardResult> {
+    const op = `${this.name}.forwardAsync`;
+    this.refuseShared(op, 'x', x);
+    this.refuseShared(op, 'options.h0', (options as { h0?: unknown } | null | undefined)?.h0);
+    const plan = this.planForward(op, x, options);
+    return this.finishForward(plan, await this.solveForwardAsync(op, plan));
+  }
+
+  /** The async entry points' rule for SharedArrayBuffer-backed arrays (see forwardAsync). */
+  private refuseShared(op: string, arg: string, v: unknown): void {
+    if ((v instanceof Float32Array || v instanceof Float64Array) && isSharedMemory(v)) {
+      throw invalidArgument(
+        op, arg, `a ${this.arrayName()} on an ordinary ArrayBuffer`, `a ${v.constructor.name} of length ${v.length} on a SharedArrayBuffer`,
+        `${op} rejects SharedArrayBuffer-backed arrays: the solve runs on another thread while JavaScript threads may write the same memory, a data race. Copy the data into an ordinary array first, or use the synchronous call, which accepts it.`,
+      );
+    }
+  }
+
+  /** Validation, the mode 'auto' resolves to, and the input projection: shared by forward and forwardAsync. */
+  private planForward(op: string, x: FloatArray, options: ForwardOptions): ForwardPlan {
     const o = checkOptionsObject(op, 'options', options);
     checkKnownKeys(op, 'options', o, ['batch', 'mode', 'backend', 'h0', 'newton', 'fusedSchedule']);
     const batch = o['batch'] === undefined ? 1 : checkPositiveInteger(op, 'options.batch', o['batch']);
@@ -400,7 +481,8 @@ export abstract class ParaCell {
       throw invalidArgument(op, 'options.mode', "'sequential', 'parallel', 'picard' or 'auto' with backend 'js' (mode 'fused' runs the whole Newton loop natively: it needs backend 'cpu' or 'cuda')", "'fused'");
     }
     const T = this.checkInput(op, x, batch);
-    const h0 = this.checkState(op, 'options.h0', o['h0'], batch);
+    // A copy: the native calls read it (off the main thread in forwardAsync) and the cache keeps it.
+    const h0 = this.checkState(op, 'options.h0', o['h0'], batch)?.slice() ?? null;
     const addon = backend === 'js' ? null : this.nativeAddon(op, backend);
     const mode =
       requested === 'auto' && backend === 'cuda'
@@ -413,30 +495,64 @@ export abstract class ParaCell {
         : requested;
     const P = this.projectAll(x, batch * T, backend === 'cuda' ? this.hostBlas() : addon);
     const system = addon ? this.nativeSystem(op, addon, P, batch, T) : this.system(P, batch, T);
-    const controls = { ...(options.newton ?? {}), backend };
-    let schedule: string | null = null;
-    const result =
-      mode === 'fused'
-        ? this.fused(op, addon!, system, P, h0, batch, T, options.newton, fusedSchedule, (s) => (schedule = s))
-        : mode === 'sequential'
-          ? addon
-            ? this.nativeSequential(op, addon, P, h0, batch, T)
-            : solveSequential(system, { initial: h0 })
-          : mode === 'parallel'
-            ? solveNewton(system, { initial: h0, controls })
-            : solvePicard(system, { initial: h0, controls });
-    const states = result.states;
+    return { x, batch, T, h0, backend, addon, mode, P, system, newton: options.newton, fusedSchedule };
+  }
+
+  /** The solve of forward, on this thread. */
+  private solveForward(op: string, plan: ForwardPlan): SolvedStates {
+    const { addon, mode } = plan;
+    if (mode === 'fused') {
+      const call = this.fusedRequest(op, plan);
+      return this.fusedResult(op, plan, call.controls, call.request.out!, addon!.cellNewton!(call.request));
+    }
+    if (mode === 'sequential' && addon) {
+      const call = this.sequentialRequest(plan);
+      return this.sequentialResult(op, plan, call.request.out!, addon.cellSequential!(call.request));
+    }
+    return this.solveInTs(plan);
+  }
+
+  /** The solve of forwardAsync: the native sequential/fused loops on the libuv pool, the rest as solveForward. */
+  private async solveForwardAsync(op: string, plan: ForwardPlan): Promise<SolvedStates> {
+    const { addon, mode } = plan;
+    if (mode === 'fused' && addon?.cellNewtonAsync) {
+      const call = this.fusedRequest(op, plan);
+      return this.fusedResult(op, plan, call.controls, call.request.out!, await addon.cellNewtonAsync(call.request));
+    }
+    if (mode === 'sequential' && addon?.cellSequentialAsync) {
+      const call = this.sequentialRequest(plan);
+      return this.sequentialResult(op, plan, call.request.out!, await addon.cellSequentialAsync(call.request));
+    }
+    return this.solveForward(op, plan);
+  }
+
+  /** Modes sequential (backend 'js'), parallel and picard: the TS loops of @parascan/solvers. */
+  private solveInTs(plan: ForwardPlan): SolvedStates {
+    const { system, h0, mode, backend } = plan;
+    const controls = { ...(plan.newton ?? {}), backend };
+    const r =
+      mode === 'sequential'
+        ? solveSequential(system, { initial: h0 })
+        : mode === 'parallel'
+          ? solveNewton(system, { initial: h0, controls })
+          : solvePicard(system, { initial: h0, controls });
+    return { states: r.states, diagnostics: r.diagnostics, schedule: null };
+  }
+
+  /** The result of forward/forwardAsync from the solved states. */
+  private finishForward(plan: ForwardPlan, solved: SolvedStates): ForwardResult {
+    const { batch, T, backend } = plan;
+    const states = solved.states;
     const S = this.stateWidth;
     const finalState = allocate(this.dtype, batch * S);
     for (let b = 0; b < batch; b++) finalState.set(states.subarray(((b + 1) * T - 1) * S, (b + 1) * T * S), b * S);
-    if (addon && mode === 'sequential') schedule = backend === 'cuda' ? 'cuda-cells-sequential' : 'cells-sequential';
     return {
-      mode,
-      schedule,
+      mode: plan.mode,
+      schedule: solved.schedule,
       y: this.output(states, batch * T),
       finalState,
-      diagnostics: result.diagnostics,
-      cache: { batch, length: T, x, projection: P, states, h0: h0 ? h0.slice() : null, backend },
+      diagnostics: solved.diagnostics,
+      cache: { batch, length: T, x: plan.x, projection: plan.P, states, h0: plan.h0, backend },
     };
   }
 
@@ -491,20 +607,23 @@ export abstract class ParaCell {
     };
   }
 
+  /** mode 'sequential' on cpu/cuda: the request of the native loop (states written to `out`). */
+  private sequentialRequest(plan: ForwardPlan): { request: NativeCellRequest } {
+    const { P, batch, T, h0 } = plan;
+    return { request: { ...this.nativeRequest(P, batch, T, h0), out: allocate(this.dtype, batch * T * this.stateWidth) } };
+  }
+
   /**
-   * mode 'sequential' on cpu: the native loop, whose own non-finite check replaces the TS scan of
-   * solveSequential (the same error).
+   * The native loop's answer: its own non-finite check replaces the TS scan of solveSequential
+   * (the same error).
    */
-  private nativeSequential(
-    op: string, addon: NativeAddon, P: FloatArray, h0: FloatArray | null, batch: number, T: number,
-  ): { states: FloatArray; diagnostics: NewtonDiagnostics } {
-    const states = allocate(this.dtype, batch * T * this.stateWidth);
-    const r = addon.cellSequential!({ ...this.nativeRequest(P, batch, T, h0), out: states });
+  private sequentialResult(op: string, plan: ForwardPlan, states: FloatArray, r: NativeCellResult): SolvedStates {
     if (r.status === 'non-finite') {
-      throw nonFinite(op, `the sequential recurrence produced a non-finite state ([B, T, S] = [${batch}, ${T}, ${this.stateWidth}])`, 'The cell overflows for these inputs and parameters.');
+      throw nonFinite(op, `the sequential recurrence produced a non-finite state ([B, T, S] = [${plan.batch}, ${plan.T}, ${this.stateWidth}])`, 'The cell overflows for these inputs and parameters.');
     }
     return {
       states,
+      schedule: plan.backend === 'cuda' ? 'cuda-cells-sequential' : 'cells-sequential',
       diagnostics: {
         method: 'sequential', iterations: 0, residuals: [], termination: 'sequential', fellBack: false, reason: null,
         dampings: 0, damping: 1, stalled: false, tolerance: 0,
@@ -512,29 +631,31 @@ export abstract class ParaCell {
     };
   }
 
-  /** mode 'fused': solveNewton's loop in one native call (onDivergence 'fallback' or 'error'). */
-  private fused(
-    op: string, addon: NativeAddon, system: NewtonSystem, P: FloatArray, h0: FloatArray | null, batch: number, T: number, newton: unknown,
-    fusedSchedule: FusedSchedule, report: (schedule: string) => void,
-  ): { states: FloatArray; diagnostics: import('@parascan/solvers').NewtonDiagnostics } {
-    const ctl = resolveNewtonControls(op, newton, system, 'newton');
+  /** mode 'fused': the request of solveNewton's loop in one native call (onDivergence 'fallback' or 'error'). */
+  private fusedRequest(op: string, plan: ForwardPlan): { request: NativeCellRequest; controls: NewtonControlsResolved } {
+    const { P, batch, T, h0 } = plan;
+    const ctl = resolveNewtonControls(op, plan.newton, plan.system, 'newton');
     if (ctl.onDivergence === 'damp') {
       throw invalidArgument(op, 'options.newton.onDivergence', "'fallback' or 'error' with mode 'fused' (use mode 'parallel' for 'damp')", "'damp'");
     }
-    const states = allocate(this.dtype, batch * T * this.stateWidth);
-    const r = addon.cellNewton!({
+    const request: NativeCellRequest = {
       ...this.nativeRequest(P, batch, T, h0),
-      out: states,
+      out: allocate(this.dtype, batch * T * this.stateWidth),
       controls: {
         maxIterations: ctl.maxIterations,
         absTol: ctl.absTol,
         relTol: ctl.relTol,
         damping: ctl.damping,
         onMaxIterations: ctl.onMaxIterations === 'fallback' ? 'fallback' : 'return',
-        schedule: fusedSchedule,
+        schedule: plan.fusedSchedule,
       },
-    });
-    report(r.schedule);
+    };
+    return { request, controls: ctl };
+  }
+
+  /** The fused loop's answer as diagnostics, or the error the controls ask for. */
+  private fusedResult(op: string, plan: ForwardPlan, ctl: NewtonControlsResolved, states: FloatArray, r: NativeCellNewtonResult): SolvedStates {
+    const { batch, T } = plan;
     const residuals = r.residuals.map((v) => (Number.isFinite(v) ? v : NaN));
     if (r.status === 'non-finite') {
       throw nonFinite(op, `the sequential recurrence produced a non-finite state ([B, T, S] = [${batch}, ${T}, ${this.stateWidth}])`, 'The cell overflows for these inputs and parameters.');
@@ -556,6 +677,7 @@ export abstract class ParaCell {
     }
     return {
       states,
+      schedule: r.schedule,
       diagnostics: {
         method: 'newton',
         iterations: r.iterations,
@@ -598,6 +720,32 @@ export abstract class ParaCell {
    */
   backward(dy: FloatArray, cache: ForwardCache, options: BackwardOptions = {}): BackwardResult {
     const op = `${this.name}.backward`;
+    const { g, backend } = this.planBackward(op, dy, cache, options);
+    if (backend === 'js') return this.jsBackward(op, cache, g);
+    const call = this.nativeBackwardRequest(op, cache, g, backend);
+    return this.nativeBackwardResult(op, cache, call, call.addon.cellBackward!(call.request));
+  }
+
+  /**
+   * As backward, with the native reverse pass (Jacobians, the reversed solve, the per-step VJPs) on
+   * the libuv pool for backend 'cpu'/'cuda' (cellBackwardAsync); the projection's VJP (BLAS) still
+   * runs on this thread after it. Backend 'js' runs synchronously inside the call. Same results and
+   * errors as backward, as a rejected promise; SharedArrayBuffer-backed `dy`/`dFinalState` are
+   * refused. Do not modify the cache's arrays until the promise settles.
+   */
+  async backwardAsync(dy: FloatArray, cache: ForwardCache, options: BackwardOptions = {}): Promise<BackwardResult> {
+    const op = `${this.name}.backwardAsync`;
+    this.refuseShared(op, 'dy', dy);
+    this.refuseShared(op, 'options.dFinalState', (options as { dFinalState?: unknown } | null | undefined)?.dFinalState);
+    const { g, backend } = this.planBackward(op, dy, cache, options);
+    if (backend === 'js') return this.jsBackward(op, cache, g);
+    const call = this.nativeBackwardRequest(op, cache, g, backend);
+    const r = call.addon.cellBackwardAsync ? await call.addon.cellBackwardAsync(call.request) : call.addon.cellBackward!(call.request);
+    return this.nativeBackwardResult(op, cache, call, r);
+  }
+
+  /** Validation and g_t = ∂L/∂h_t (dy, plus dFinalState at the last step): shared by backward and backwardAsync. */
+  private planBackward(op: string, dy: FloatArray, cache: ForwardCache, options: BackwardOptions): { g: FloatArray; backend: CellBackend } {
     const o = checkOptionsObject(op, 'options', options);
     checkKnownKeys(op, 'options', o, ['dFinalState', 'backend']);
     if (typeof cache !== 'object' || cache === null || !(cache.states instanceof Float32Array || cache.states instanceof Float64Array)) {
@@ -615,8 +763,14 @@ export abstract class ParaCell {
     const g = S === D ? dy.slice() : allocate(this.dtype, M * S);
     if (S !== D) for (let m = 0; m < M; m++) g.set(dy.subarray(m * D, (m + 1) * D), m * S + S - D);
     if (dFinal) for (let b = 0; b < batch; b++) for (let s = 0; s < S; s++) g[((b + 1) * T - 1) * S + s] += dFinal[b * S + s]!;
-    if (backend !== 'js') return this.nativeBackward(op, cache, g, backend);
-    // Jacobians at the solution, then the reversed solve (in place on g).
+    return { g, backend };
+  }
+
+  /** Backend 'js': the Jacobians at the solution, then the reversed solve (in place on g), then the VJPs. */
+  private jsBackward(op: string, cache: ForwardCache, g: FloatArray): BackwardResult {
+    const { batch, length: T } = cache;
+    const S = this.stateWidth;
+    const M = batch * T;
     const system = this.system(cache.projection, batch, T);
     const jac = allocate(this.dtype, M * this.jacStride());
     system.evaluate(cache.states, cache.h0, allocate(this.dtype, M * S), jac);
@@ -630,13 +784,13 @@ export abstract class ParaCell {
       rhs: g,
       out: g,
       direction: 'reverse',
-      backend,
+      backend: 'js',
     });
     return this.pullback(op, cache.x, cache.projection, cache.states, cache.h0, lambda, batch, T, true);
   }
 
-  /** backend 'cpu': Jacobians, the reversed solve and the per-step VJPs natively; the projection's VJP here. */
-  private nativeBackward(op: string, cache: ForwardCache, g: FloatArray, backend: 'cpu' | 'cuda'): BackwardResult {
+  /** backend 'cpu'/'cuda': the request of the native reverse pass (Jacobians, the reversed solve, the per-step VJPs). */
+  private nativeBackwardRequest(op: string, cache: ForwardCache, g: FloatArray, backend: 'cpu' | 'cuda'): NativeBackwardCall {
     const addon = this.nativeAddon(op, backend);
     const blas = backend === 'cuda' ? this.hostBlas() : addon;
     const { batch, length: T } = cache;
@@ -648,7 +802,7 @@ export abstract class ParaCell {
     const gA = new Float64Array(G * D);
     const gC = this.C ? new Float64Array(2 * D) : null;
     const dh0 = allocate(this.dtype, batch * this.stateWidth);
-    const r = addon.cellBackward!({
+    const request: NativeCellRequest = {
       ...this.nativeRequest(cache.projection, batch, T, cache.h0),
       states: cache.states,
       lambda: g,
@@ -656,7 +810,16 @@ export abstract class ParaCell {
       dA: gA,
       dC: gC,
       dh0,
-    });
+    };
+    return { addon, blas, request, dP, gA, gC, dh0 };
+  }
+
+  /** The native reverse pass's answer, then the projection's VJP on this thread (BLAS when there). */
+  private nativeBackwardResult(op: string, cache: ForwardCache, call: NativeBackwardCall, r: NativeCellResult): BackwardResult {
+    const { blas, dP, gA, gC, dh0 } = call;
+    const M = cache.batch * cache.length;
+    const D = this.stateSize;
+    const G = this.gates;
     if (r.status !== 'ok') throw nonFinite(op, 'the reversed linear solve of the backward pass produced a non-finite value', 'The gradients overflow for these inputs and parameters.');
     const dx = allocate(this.dtype, M * this.inputSize);
     let dB: FloatArray;
