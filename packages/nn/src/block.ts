@@ -16,6 +16,7 @@ import { ParascanError, type Dtype, type FloatArray, type Rng } from '@parascan/
 import { ParaGRU, ParaLSTM, type ForwardCache, type Mode, type ParaCell, type ParameterRecord } from '@parascan/cells';
 import { CausalConv, Linear, RMSNorm, SwiGLU, siluBackward, siluForward, type NormCache, type SwiGLUCache } from './layers.js';
 import { createParameter, take, type LayerContext, type LiveParameter } from './parameter.js';
+import { runJob, runToEnd, type Step } from './steps.js';
 
 export interface BlockOptions {
   cell: 'gru' | 'lstm';
@@ -118,6 +119,14 @@ export class ParaRNNBlock {
 
   /** x [B·T, d] → x' [B·T, d], and the cell's Newton iteration count. */
   forward(x: FloatArray, batch: number, length: number, run: BlockRun): { y: FloatArray; cache: BlockCache; iterations: number } {
+    return runToEnd(this.forwardSteps(x, batch, length, run));
+  }
+
+  /**
+   * forward as a computation that yields the cell's solve as a job (src/steps.ts): the model's
+   * async paths await cell.forwardAsync there, its sync paths call cell.forward.
+   */
+  *forwardSteps(x: FloatArray, batch: number, length: number, run: BlockRun): Generator<Step, { y: FloatArray; cache: BlockCache; iterations: number }, unknown> {
     const d = this.width;
     const N = batch * length;
     this.syncCell();
@@ -137,7 +146,8 @@ export class ParaRNNBlock {
     const conv = this.conv.forward(u, batch, length, run);
     const convSigmoid = take(run, dtype, N * d);
     const s = siluForward(conv, run, convSigmoid);
-    const cellOut = this.cell.forward(s, { batch, mode: run.mode, backend: run.cellBackend });
+    const cellOptions = { batch, mode: run.mode, backend: run.cellBackend };
+    const cellOut = yield* runJob({ sync: () => this.cell.forward(s, cellOptions), async: () => this.cell.forwardAsync(s, cellOptions) });
     const { y: z, cache: outNormCache } = this.outNorm.forward(cellOut.y, N, g, run);
     const o = this.outProj.forward(z, N, run);
     const out = take(run, dtype, N * d);
@@ -162,6 +172,11 @@ export class ParaRNNBlock {
 
   /** dy = dL/dx' → dL/dx; parameter gradients accumulated. */
   backward(dy: FloatArray, cache: BlockCache, batch: number, length: number, run: BlockRun): FloatArray {
+    return runToEnd(this.backwardSteps(dy, cache, batch, length, run));
+  }
+
+  /** backward as a computation that yields the cell's reverse pass as a job (see forwardSteps). */
+  *backwardSteps(dy: FloatArray, cache: BlockCache, batch: number, length: number, run: BlockRun): Generator<Step, FloatArray, unknown> {
     const d = this.width;
     const N = batch * length;
     const a = this.alpha;
@@ -180,7 +195,7 @@ export class ParaRNNBlock {
     for (let i = 0; i < dO.length; i++) dO[i] = a * dx[i]!;
     const dz = this.outProj.backward(cache.z, dO, N, run)!;
     const { dx: dcellY, dgate } = this.outNorm.backward(dz, cache.outNormCache, N, run);
-    const cellGrads = this.cell.backward(dcellY, cache.cellCache);
+    const cellGrads = yield* runJob({ sync: () => this.cell.backward(dcellY, cache.cellCache), async: () => this.cell.backwardAsync(dcellY, cache.cellCache) });
     for (const [key, p] of this.cellParameters) {
       const g = cellGrads.grads[key];
       if (!g) throw new ParascanError('INVALID_ARGUMENT', `${this.name}: the cell returned no gradient for ${key}`, { operation: 'ParaRNNBlock.backward' });

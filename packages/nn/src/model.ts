@@ -26,6 +26,7 @@ import { nativeGemmAddon } from './gemm.js';
 import { Embedding, Linear, RMSNorm, type NormCache } from './layers.js';
 import { meanSquaredError, softmaxCrossEntropy } from './losses.js';
 import { Arena, type LiveParameter } from './parameter.js';
+import { runToEnd, runYielding, type Step } from './steps.js';
 import type { Batch, ModelConfig, RunOptions, SeriesBatch, StepResult, TokenBatch, TrainableModel } from './types.js';
 
 /** A config with every default filled in (what `model.config` returns). */
@@ -223,13 +224,13 @@ export class ParaRNNModel implements TrainableModel {
 
   // ---- forward / backward ----------------------------------------------------------------------
 
-  private *forwardAll(input: Int32Array | FloatArray, B: number, T: number, run: BlockRun): Generator<void, { out: FloatArray; state: ForwardState }> {
+  private *forwardAll(input: Int32Array | FloatArray, B: number, T: number, run: BlockRun): Generator<Step, { out: FloatArray; state: ForwardState }, unknown> {
     const N = B * T;
     let x = this.embedding ? this.embedding.forward(input as Int32Array, run) : this.inputLayer!.forward(input as FloatArray, N, run);
     const blockCaches: unknown[] = [];
     let iterations = 0;
     for (const block of this.blocks) {
-      const r = block.forward(x, B, T, run);
+      const r = yield* block.forwardSteps(x, B, T, run);
       blockCaches.push(r.cache);
       iterations = Math.max(iterations, r.iterations);
       x = r.y;
@@ -240,13 +241,13 @@ export class ParaRNNModel implements TrainableModel {
     return { out, state: { batch: B, length: T, input, blockCaches, normCache, headInput, iterations } };
   }
 
-  private *backwardAll(dout: FloatArray, s: ForwardState, run: BlockRun): Generator<void, void> {
+  private *backwardAll(dout: FloatArray, s: ForwardState, run: BlockRun): Generator<Step, void, unknown> {
     const { batch: B, length: T } = s;
     const N = B * T;
     const dh = this.head.backward(s.headInput, dout, N, run)!;
     let dx = this.norm.backward(dh, s.normCache, N, run).dx;
     for (let l = this.blocks.length - 1; l >= 0; l--) {
-      dx = this.blocks[l]!.backward(dx, s.blockCaches[l] as Parameters<ParaRNNBlock['backward']>[1], B, T, run);
+      dx = yield* this.blocks[l]!.backwardSteps(dx, s.blockCaches[l] as Parameters<ParaRNNBlock['backward']>[1], B, T, run);
       yield;
     }
     if (this.embedding) this.embedding.backward(s.input as Int32Array, dx);
@@ -281,20 +282,24 @@ export class ParaRNNModel implements TrainableModel {
   }
 
   /**
-   * As lossAndGrad, but hands the event loop back between layers (forward and backward), so timers,
-   * I/O and signals get served during a long step. Each layer itself still runs to completion on
-   * this thread. Do not touch the parameters until the promise settles.
+   * As lossAndGrad, but with the event loop free during the step, so timers, I/O and signals get
+   * served: it hands the loop a turn between layers (forward and backward), and each block's cell
+   * solve runs through the cell's forwardAsync/backwardAsync, i.e. off this thread on the libuv
+   * pool for backend 'cpu' in modes 'sequential' and 'fused' (and 'auto' when it picks them).
+   * Everything else in a layer (norms, GEMMs, the conv, the input projection of the cell, and the
+   * cell's whole solve in modes 'parallel'/'picard' or backend 'js') still runs on this thread.
+   * Same results as lossAndGrad, bit for bit. Do not touch the parameters until the promise settles.
    */
   lossAndGradAsync(batch: Batch, options?: RunOptions): Promise<StepResult> {
     return runYielding(this.step('lossAndGradAsync', batch, options, true));
   }
 
-  /** As evaluate, yielding to the event loop between layers. */
+  /** As evaluate, with the event loop free between layers and during the cells' native solves (see lossAndGradAsync). */
   evaluateAsync(batch: Batch, options?: RunOptions): Promise<StepResult> {
     return runYielding(this.step('evaluateAsync', batch, options, false));
   }
 
-  private *step(name: string, batch: Batch, options: RunOptions | undefined, withGrad: boolean): Generator<void, StepResult> {
+  private *step(name: string, batch: Batch, options: RunOptions | undefined, withGrad: boolean): Generator<Step, StepResult, unknown> {
     const op = `${this.config.type === 'lm' ? 'LanguageModel' : 'Regressor'}.${name}`;
     if (this.running) {
       throw new ParascanError(
@@ -319,7 +324,7 @@ export class ParaRNNModel implements TrainableModel {
   private *stepBody(
     op: string, run: BlockRun, B: number, T: number, input: Int32Array | FloatArray,
     tokens: Int32Array | null, series: FloatArray | null, mask: Uint8Array | null, withGrad: boolean,
-  ): Generator<void, StepResult> {
+  ): Generator<Step, StepResult, unknown> {
     // An optimiser step that overflowed shows up here, named, rather than deep inside a layer.
     for (const p of this.params) {
       const d = p.data;
@@ -354,23 +359,6 @@ export class ParaRNNModel implements TrainableModel {
       }
     }
     return result;
-  }
-}
-
-/** Runs a layer-by-layer computation to its end on this thread. */
-function runToEnd<T>(g: Generator<void, T>): T {
-  for (;;) {
-    const r = g.next();
-    if (r.done) return r.value;
-  }
-}
-
-/** Runs it with a turn of the event loop (setImmediate) between layers. */
-async function runYielding<T>(g: Generator<void, T>): Promise<T> {
-  for (;;) {
-    const r = g.next();
-    if (r.done) return r.value;
-    await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
 
