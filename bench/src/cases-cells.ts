@@ -105,17 +105,20 @@ function poolBursts(bursts: Timing[]): Timing {
 /**
  * Times the contenders of one shape interleaved: on a shared machine the load drifts over seconds, so
  * timing one mode after the other compares different machines. Every contender is warmed up once,
- * then `rounds` rounds each run one short tinybench burst per contender, in an order rotated by one
- * per round (no contender is always first, or always right after the same one). Each row's median is
- * the median of its rounds' medians, so two rows' ratio compares samples taken in the same rounds.
+ * then `rounds` rounds each run one short tinybench burst per contender. The order moves every round:
+ * rotated by the round's index (no contender is always first), and reversed in odd rounds (a call can
+ * pay for the one before it, e.g. its garbage or freed scratch memory, and a plain rotation would keep
+ * the same predecessor for every contender). Each row's median is the median of its rounds' medians,
+ * so two rows' ratio compares samples taken in the same rounds.
  */
 async function interleaved(contenders: Contender[], budget: Budget, rounds: number): Promise<Interleaved[]> {
   for (const c of contenders) for (let i = 0; i < budget.warmupIterations; i++) c.fn();
   const burst: Budget = { timeMs: budget.timeMs / rounds, iterations: Math.max(1, Math.ceil(budget.iterations / rounds)), warmupMs: 0, warmupIterations: 0 };
   const bursts: Timing[][] = contenders.map(() => []);
   for (let k = 0; k < rounds; k++) {
-    for (let j = 0; j < contenders.length; j++) {
-      const i = (j + k) % contenders.length;
+    const n = contenders.length;
+    for (let j = 0; j < n; j++) {
+      const i = k % 2 === 0 ? (j + k) % n : (((k - j) % n) + n) % n;
       const c = contenders[i]!;
       bursts[i]!.push(await timeIt(c.id, c.fn, burst));
     }
