@@ -16,7 +16,7 @@
  * over the target (and the folder fsynced). Any failure leaves the previous file as it was.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fsp, openSync, closeSync, fsyncSync, readFileSync, writeSync, renameSync, unlinkSync } from 'node:fs';
+import { promises as fsp, openSync, closeSync, fsyncSync, mkdirSync, readFileSync, writeSync, renameSync, unlinkSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { dataError, invalidArgument, describeValue } from '@parascan/core';
 
@@ -220,9 +220,11 @@ export interface WriteOptions {
 /**
  * Writes atomically: temp file beside `path`, fsync, read back and decode (checksum included), rename
  * over `path`, fsync the folder. On any failure the temp file is removed and `path` is untouched.
+ * The folder is created when missing (a checkpoint path like `run/model.safetensors` just works).
  */
 export function writeSafetensorsFile(path: string, tensors: ReadonlyMap<string, { shape: readonly number[]; data: TensorData }>, metadata: Record<string, string> = {}, options: WriteOptions = {}): void {
   const image = encodeSafetensors(tensors, metadata);
+  mkdirSync(dirname(path), { recursive: true });
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
     const fd = openSync(temp, 'wx', 0o644);

@@ -70,6 +70,12 @@ describe(`safetensors (seed ${seed})`, () => {
     expect(back.metadata[CHECKSUM_KEY]).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('creates a missing folder for the file', async () => {
+    const path = join(dir, 'not', 'yet', 'there.safetensors');
+    writeSafetensorsFile(path, new Map([['w', { shape: [2], data: Float32Array.from([1, 2]) }]]));
+    expect([...(await readSafetensorsFile(path, true)).tensors.keys()]).toEqual(['w']);
+  });
+
   it('the file is what the format says: u64 LE header length, JSON header, 8-aligned data tiled exactly (independent parser)', () => {
     const tensors = sampleTensors(new Rng(seed + 1));
     const file = encodeSafetensors(tensors, { a: 'b' });
@@ -222,8 +228,10 @@ describe(`checkpoints (seed ${seed})`, () => {
     const restored = new BigramModel(4, 'float64', seed + 5);
     restoreModel(restored, await loadCheckpoint(path));
     expect(Array.from(restored.parameters()[1]!.data)).not.toContain(7);
-    // a save into a missing folder fails cleanly too
-    expect(() => saveCheckpoint(join(dir, 'missing', 'x.safetensors'), model)).toThrow(/ENOENT/);
+    // a save whose folder cannot exist (a file is in the way) fails cleanly too
+    const blocker = join(dir, 'blocker');
+    writeFileSync(blocker, 'not a folder');
+    expect(() => saveCheckpoint(join(blocker, 'x.safetensors'), model)).toThrow(/ENOTDIR|EEXIST/);
   });
 
   it('loadCheckpoint refuses a corrupted file, a foreign file and a mismatched model with clear errors', async () => {
