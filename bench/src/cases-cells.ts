@@ -20,9 +20,9 @@
  *                                     autograd) vs parascan at B = 4, T = 8192, D = 64, same weights,
  *                                     outputs and gradients compared; skipped with one line without torch.
  *
- * Timing: the modes of one shape (and direction) are timed interleaved, in rounds of one short
- * tinybench burst per mode with the order rotated every round; each row's median is the median of its
- * rounds' medians (mean / sd / min / max / samples over every sample of every round). The issue-3
+ * Timing: the modes of one shape (and direction) are timed interleaved, in rounds of one call per
+ * mode with the order moved every round (`interleaved`); each row's statistics are over its rounds'
+ * samples, and the auto rows' notes give auto / best within each round. The issue-3
  * target is on ratios between modes, and on a shared machine the load drifts over seconds: modes timed
  * one after the other would compare different loads, not different modes.
  *
@@ -41,17 +41,16 @@ import { solveNewton, type NewtonSystem } from '@parascan/solvers';
 
 import type { Profile } from './args.js';
 import type { CaseContext, CaseDef } from './cases.js';
-import { MiB, fillUniform, timeIt, type Budget } from './measure.js';
+import { MiB, fillUniform, type Budget } from './measure.js';
 import type { Row, Target, Timing } from './types.js';
 
 const EMPTY_MEMORY = { peakRssMiB: 0, startRssMiB: 0, arraysMiB: 0, isolated: false };
 const EMPTY_TIMING: Timing = { medianMs: 0, meanMs: 0, minMs: 0, maxMs: 0, sdMs: 0, rmePct: 0, samples: 0 };
 
 /**
- * Per-row budgets (short: each cells case has dozens of rows, and a call at the big shapes takes
- * 0.1-2 s). The modes of one shape are timed interleaved (see `interleaved`): `timeMs` is split over
- * CELL_ROUNDS rounds, each round a burst of at least one sample per mode; the warm-up runs once per
- * mode before the first round.
+ * Per-row time budgets. The modes of one shape (and direction) are timed interleaved (see
+ * `interleaved`): rounds of one call per mode, until the rounds have taken `timeMs` per mode and at
+ * least CELL_ROUNDS rounds have run; each mode is warmed up once before the first round.
  */
 const CELL_BUDGETS: Record<Profile, Budget> = {
   full: { timeMs: 200, iterations: 1, warmupMs: 0, warmupIterations: 1 },
@@ -59,8 +58,10 @@ const CELL_BUDGETS: Record<Profile, Budget> = {
   smoke: { timeMs: 5, iterations: 1, warmupMs: 0, warmupIterations: 1 },
 };
 
-/** Rounds per shape: every row reports the median over rounds (smoke: 2, so the rotation itself runs). */
+/** The fewest rounds per shape (the big shapes, where one call is 0.1-2 s); smoke: 2, so the ordering runs. */
 const CELL_ROUNDS: Record<Profile, number> = { full: 5, quick: 3, smoke: 2 };
+/** The most rounds (tiny calls: a bound on the loop, far above what 200 ms per mode allows at the grid's shapes). */
+const MAX_ROUNDS = 4000;
 
 interface Contender {
   id: string;
@@ -68,10 +69,10 @@ interface Contender {
 }
 
 interface Interleaved {
-  /** Over every round: median = median of the rounds' burst medians; mean, sd, min, max over all samples. */
+  /** Over the rounds (one sample per round): median, mean, sd, min, max. */
   timing: Timing;
-  /** Each round's burst median, in round order (the same rounds for every contender of one call). */
-  roundMedians: number[];
+  /** The sample of each round, in round order (the same rounds for every contender of one call). */
+  roundSamples: number[];
 }
 
 function median(v: number[]): number {
@@ -80,22 +81,20 @@ function median(v: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-/** Two-sided 95 % Student t for df = 1 … 10 (the sample counts of the big shapes); 2.0 to 30, then 1.96. */
+/** Two-sided 95 % Student t for df = 1 … 10 (the big shapes' sample counts); 2.0 to 30, then 1.96. */
 const T95 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228];
 
-/** One Timing from the bursts of one contender: pooled mean and sd (exact, from each burst's n, mean, sd). */
-function poolBursts(bursts: Timing[]): Timing {
-  const n = bursts.reduce((a, t) => a + t.samples, 0);
-  const mean = bursts.reduce((a, t) => a + t.samples * t.meanMs, 0) / n;
-  const ss = bursts.reduce((a, t) => a + (t.samples - 1) * t.sdMs * t.sdMs + t.samples * (t.meanMs - mean) ** 2, 0);
-  const sd = n > 1 ? Math.sqrt(ss / (n - 1)) : 0;
+function timingOfSamples(samples: number[]): Timing {
+  const n = samples.length;
+  const mean = samples.reduce((a, v) => a + v, 0) / n;
+  const sd = n > 1 ? Math.sqrt(samples.reduce((a, v) => a + (v - mean) ** 2, 0) / (n - 1)) : 0;
   const df = n - 1;
   const t = df < 1 ? 0 : df <= 10 ? T95[df - 1]! : df <= 30 ? 2.0 : 1.96;
   return {
-    medianMs: median(bursts.map((b) => b.medianMs)),
+    medianMs: median(samples),
     meanMs: mean,
-    minMs: Math.min(...bursts.map((b) => b.minMs)),
-    maxMs: Math.max(...bursts.map((b) => b.maxMs)),
+    minMs: Math.min(...samples),
+    maxMs: Math.max(...samples),
     sdMs: sd,
     rmePct: n > 1 ? (100 * t * sd) / Math.sqrt(n) / mean : 0,
     samples: n,
@@ -103,27 +102,31 @@ function poolBursts(bursts: Timing[]): Timing {
 }
 
 /**
- * Times the contenders of one shape interleaved: on a shared machine the load drifts over seconds, so
- * timing one mode after the other compares different machines. Every contender is warmed up once,
- * then `rounds` rounds each run one short tinybench burst per contender. The order moves every round:
- * rotated by the round's index (no contender is always first), and reversed in odd rounds (a call can
- * pay for the one before it, e.g. its garbage or freed scratch memory, and a plain rotation would keep
- * the same predecessor for every contender). Each row's median is the median of its rounds' medians,
- * so two rows' ratio compares samples taken in the same rounds.
+ * Times the contenders of one shape interleaved, one call each per round: on this shared 2-vCPU
+ * guest the speed of the same kernel drifts by ±10-30 % over tens to hundreds of milliseconds, so
+ * modes timed one after the other (or in bursts of tens of ms) compare different moments, not
+ * different modes. With one call per mode per round, every mode samples the same moments. The order
+ * moves every round: rotated by the round's index (no contender is always first), and reversed in odd
+ * rounds (a call can pay for the one before it, e.g. its garbage or freed scratch memory, and a plain
+ * rotation keeps the same predecessor). Rounds continue until they have taken `timeMs` per contender
+ * and at least `minRounds` have run. Each row's median is the median of its rounds' samples.
  */
-async function interleaved(contenders: Contender[], budget: Budget, rounds: number): Promise<Interleaved[]> {
+async function interleaved(contenders: Contender[], budget: Budget, minRounds: number): Promise<Interleaved[]> {
   for (const c of contenders) for (let i = 0; i < budget.warmupIterations; i++) c.fn();
-  const burst: Budget = { timeMs: budget.timeMs / rounds, iterations: Math.max(1, Math.ceil(budget.iterations / rounds)), warmupMs: 0, warmupIterations: 0 };
-  const bursts: Timing[][] = contenders.map(() => []);
-  for (let k = 0; k < rounds; k++) {
-    const n = contenders.length;
+  const n = contenders.length;
+  const samples: number[][] = contenders.map(() => []);
+  const start = performance.now();
+  for (let k = 0; k < MAX_ROUNDS && (k < minRounds || performance.now() - start < budget.timeMs * n); k++) {
     for (let j = 0; j < n; j++) {
       const i = k % 2 === 0 ? (j + k) % n : (((k - j) % n) + n) % n;
-      const c = contenders[i]!;
-      bursts[i]!.push(await timeIt(c.id, c.fn, burst));
+      const t0 = performance.now();
+      contenders[i]!.fn();
+      samples[i]!.push(performance.now() - t0);
     }
+    // Let timers and I/O run between rounds (the case runs inside the bench's event loop).
+    if (k % 64 === 63) await new Promise((resolve) => setImmediate(resolve));
   }
-  return bursts.map((b) => ({ timing: poolBursts(b), roundMedians: b.map((t) => t.medianMs) }));
+  return samples.map((v) => ({ timing: timingOfSamples(v), roundSamples: v }));
 }
 
 type CellName = 'gru' | 'lstm';
@@ -164,8 +167,8 @@ interface Measured {
   id: string;
   timing: Timing;
   schedule: string;
-  /** The burst median of each interleaved round (empty for single-call rows). */
-  roundMedians?: number[];
+  /** The sample of each interleaved round (absent for single-call rows). */
+  roundSamples?: number[];
   /** The modes `auto` resolved to over its calls. */
   picked?: Set<string>;
 }
@@ -208,7 +211,7 @@ const TORCH_TARGET: Target = { metric: 'speedup', min: 20, text: '>= 20x PyTorch
 
 /**
  * Every row of one shape: forward, then forward + backward; within each direction the variants are
- * timed interleaved (rounds of one burst per variant), so the auto row and the best row it is judged
+ * timed interleaved (rounds of one call per variant), so the auto row and the best row it is judged
  * against come from the same rounds.
  */
 async function measureShape(ctx: CaseContext, caseName: string, cell: CellName, B: number, T: number, D: number, budget: Budget): Promise<Row[]> {
@@ -239,7 +242,7 @@ async function measureShape(ctx: CaseContext, caseName: string, cell: CellName, 
     const timed = await interleaved(pending.map((p) => ({ id: p.m.id, fn: p.fn })), budget, CELL_ROUNDS[ctx.profile]);
     pending.forEach((p, i) => {
       p.m.timing = timed[i]!.timing;
-      p.m.roundMedians = timed[i]!.roundMedians;
+      p.m.roundSamples = timed[i]!.roundSamples;
       measured.push(p.m);
     });
   }
@@ -268,10 +271,13 @@ async function measureShape(ctx: CaseContext, caseName: string, cell: CellName, 
   return rows;
 }
 
-/** What auto ran, the best explicit mode, and auto / best per round (the paired view of the same rounds). */
+/** What auto ran, the best explicit mode, and auto / best within each round (the paired view of the same moments). */
 function autoNote(auto: Measured, best: Measured): string {
-  const perRound = (auto.roundMedians ?? []).map((a, k) => a / (best.roundMedians?.[k] ?? NaN));
-  const ratio = perRound.length ? ` auto/best per round ${perRound.map((r) => r.toFixed(2)).join(' ')} (median ${median(perRound).toFixed(2)})` : '';
+  const perRound = (auto.roundSamples ?? []).map((a, k) => a / (best.roundSamples?.[k] ?? NaN)).sort((a, b) => a - b);
+  const q = (f: number) => perRound[Math.min(perRound.length - 1, Math.floor(f * perRound.length))]!;
+  const ratio = perRound.length
+    ? ` auto/best within a round: median ${median(perRound).toFixed(3)}, quartiles ${q(0.25).toFixed(2)}-${q(0.75).toFixed(2)}, ${perRound.length} rounds`
+    : '';
   return `auto picked ${[...(auto.picked ?? [])].join('+') || '?'}; best explicit mode ${best.variant.name} ${best.timing.medianMs.toPrecision(3)} ms;${ratio}`;
 }
 
@@ -519,7 +525,7 @@ const recurrenceCase: CaseDef = {
       const out = new Float32Array(B * T * S);
       const shape = `${cell === 'gru' ? 'GRU' : 'LSTM'} B=${B} T=2^${log2(T)} D=${D}`;
       const key = `cells-recurrence/${cell}-B${B}-T${log2(T)}-D${D}`;
-      // The four ways to run the recurrence, timed interleaved (rounds of one burst each).
+      // The four ways to run the recurrence, timed interleaved (rounds of one call each).
       const ways: Array<[string, () => string]> = [
         ['sequential', () => addon.cellSequential!({ ...req, out }).schedule.replace(/^cells-/, '')],
         ['parallel', () => `solveNewton ${solveNewton(system, { controls: { backend: 'cpu' } }).diagnostics.iterations} it`],
@@ -541,7 +547,7 @@ const recurrenceCase: CaseDef = {
       );
       measured.forEach((m, i) => {
         m.timing = timed[i]!.timing;
-        m.roundMedians = timed[i]!.roundMedians;
+        m.roundSamples = timed[i]!.roundSamples;
       });
       for (const m of measured) {
         const extra: Partial<Row> =

@@ -25,8 +25,7 @@ export async function timeIt(name: string, fn: () => void, budget: Budget): Prom
     name,
     time: budget.timeMs,
     iterations: budget.iterations,
-    // No warm-up when the budget asks for none (interleaved bursts: the caller warmed every contender once).
-    warmup: budget.warmupIterations > 0 || budget.warmupMs > 0,
+    warmup: true,
     warmupTime: budget.warmupMs,
     warmupIterations: budget.warmupIterations,
     throws: true,
