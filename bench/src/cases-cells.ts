@@ -22,7 +22,8 @@
  *
  * Timing: the modes of one shape (and direction) are timed interleaved, in rounds of one call per
  * mode with the order moved every round (`interleaved`); each row's statistics are over its rounds'
- * samples, and the auto rows' notes give auto / best within each round. The issue-3
+ * samples, and the auto rows' notes give auto / best within each round (the js reference loop is
+ * timed on its own, before the rounds: it is no contender, and would take most of their time). The issue-3
  * target is on ratios between modes, and on a shared machine the load drifts over seconds: modes timed
  * one after the other would compare different loads, not different modes.
  *
@@ -41,7 +42,7 @@ import { solveNewton, type NewtonSystem } from '@parascan/solvers';
 
 import type { Profile } from './args.js';
 import type { CaseContext, CaseDef } from './cases.js';
-import { MiB, fillUniform, type Budget } from './measure.js';
+import { MiB, fillUniform, timeIt, type Budget } from './measure.js';
 import type { Row, Target, Timing } from './types.js';
 
 const EMPTY_MEMORY = { peakRssMiB: 0, startRssMiB: 0, arraysMiB: 0, isolated: false };
@@ -53,8 +54,17 @@ const EMPTY_TIMING: Timing = { medianMs: 0, meanMs: 0, minMs: 0, maxMs: 0, sdMs:
  * least CELL_ROUNDS rounds have run; each mode is warmed up once before the first round.
  */
 const CELL_BUDGETS: Record<Profile, Budget> = {
-  full: { timeMs: 200, iterations: 1, warmupMs: 0, warmupIterations: 1 },
-  quick: { timeMs: 60, iterations: 1, warmupMs: 0, warmupIterations: 1 },
+  // 600 ms per mode: a call here varies by ±10 % from one to the next, so a median needs ~20 rounds to
+  // resolve the 10 % of auto's target at the mid-size shapes (20-60 ms per call).
+  full: { timeMs: 600, iterations: 1, warmupMs: 0, warmupIterations: 1 },
+  quick: { timeMs: 150, iterations: 1, warmupMs: 0, warmupIterations: 1 },
+  smoke: { timeMs: 5, iterations: 1, warmupMs: 0, warmupIterations: 1 },
+};
+
+/** The js reference loop, timed on its own before the rounds (as before: tinybench, 200 ms, ≥ 3 samples). */
+const JS_BUDGETS: Record<Profile, Budget> = {
+  full: { timeMs: 200, iterations: 3, warmupMs: 0, warmupIterations: 1 },
+  quick: { timeMs: 60, iterations: 2, warmupMs: 0, warmupIterations: 1 },
   smoke: { timeMs: 5, iterations: 1, warmupMs: 0, warmupIterations: 1 },
 };
 
@@ -239,12 +249,18 @@ async function measureShape(ctx: CaseContext, caseName: string, cell: CellName, 
       };
       return { m, fn };
     });
-    const timed = await interleaved(pending.map((p) => ({ id: p.m.id, fn: p.fn })), budget, CELL_ROUNDS[ctx.profile]);
-    pending.forEach((p, i) => {
+    // The js loop (a float64 reference, 10-100x slower) is not a contender for auto's target: inside the
+    // rounds it would take most of their time and leave the native modes few rounds.
+    const rounds = pending.filter((p) => p.m.variant.backend !== 'js');
+    for (const p of pending.filter((p) => p.m.variant.backend === 'js')) {
+      p.m.timing = await timeIt(p.m.id, p.fn, JS_BUDGETS[ctx.profile]);
+    }
+    const timed = await interleaved(rounds.map((p) => ({ id: p.m.id, fn: p.fn })), budget, CELL_ROUNDS[ctx.profile]);
+    rounds.forEach((p, i) => {
       p.m.timing = timed[i]!.timing;
       p.m.roundSamples = timed[i]!.roundSamples;
-      measured.push(p.m);
     });
+    for (const p of pending) measured.push(p.m);
   }
   const rows: Row[] = [];
   for (const m of measured) {
