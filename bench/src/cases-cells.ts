@@ -115,20 +115,30 @@ function timingOfSamples(samples: number[]): Timing {
  * Times the contenders of one shape interleaved, one call each per round: on this shared 2-vCPU
  * guest the speed of the same kernel drifts by ±10-30 % over tens to hundreds of milliseconds, so
  * modes timed one after the other (or in bursts of tens of ms) compare different moments, not
- * different modes. With one call per mode per round, every mode samples the same moments. The order
- * moves every round: rotated by the round's index (no contender is always first), and reversed in odd
- * rounds (a call can pay for the one before it, e.g. its garbage or freed scratch memory, and a plain
- * rotation keeps the same predecessor). Rounds continue until they have taken `timeMs` per contender
- * and at least `minRounds` have run. Each row's median is the median of its rounds' samples.
+ * different modes. With one call per mode per round, every mode samples the same moments. Each round
+ * runs the contenders in a fresh (seeded) random order: a call pays for the one before it (garbage the
+ * TypeScript Newton loop of 'parallel' leaves for the next call's collection, freed scratch memory),
+ * and any fixed or rotated order gives some modes the expensive predecessor more often than others.
+ * Rounds continue until they have taken `timeMs` per contender and at least `minRounds` have run.
+ * Each row's median is the median of its rounds' samples.
  */
 async function interleaved(contenders: Contender[], budget: Budget, minRounds: number): Promise<Interleaved[]> {
   for (const c of contenders) for (let i = 0; i < budget.warmupIterations; i++) c.fn();
   const n = contenders.length;
   const samples: number[][] = contenders.map(() => []);
   const start = performance.now();
+  const order = contenders.map((_, i) => i);
+  let seed = 0x2545f491;
   for (let k = 0; k < MAX_ROUNDS && (k < minRounds || performance.now() - start < budget.timeMs * n); k++) {
-    for (let j = 0; j < n; j++) {
-      const i = k % 2 === 0 ? (j + k) % n : (((k - j) % n) + n) % n;
+    // Fisher-Yates with a xorshift32 generator: the same sequence of orders in every run.
+    for (let j = n - 1; j > 0; j--) {
+      seed ^= seed << 13;
+      seed ^= seed >>> 17;
+      seed ^= seed << 5;
+      const r = (seed >>> 0) % (j + 1);
+      [order[j], order[r]] = [order[r]!, order[j]!];
+    }
+    for (const i of order) {
       const t0 = performance.now();
       contenders[i]!.fn();
       samples[i]!.push(performance.now() - t0);
