@@ -7,7 +7,7 @@ import { suggest, UsageError } from './args.js';
 import { BENCH, benchCommand } from './commands/bench.js';
 import { EVAL, evalCommand } from './commands/eval.js';
 import { TRAIN, train } from './commands/train.js';
-import { EXIT_OK, EXIT_USAGE, reportError, type Io } from './runtime.js';
+import { EXIT_OK, reportError, type Io } from './runtime.js';
 
 const COMMANDS = [TRAIN, EVAL, BENCH];
 
@@ -76,7 +76,6 @@ export async function main(argv: readonly string[], options: MainOptions = {}): 
       }
     }
   } catch (err) {
-    const code = reportError(COMMANDS.some((c) => c.name === command) ? command : '', err, io);
-    return code === EXIT_OK ? EXIT_USAGE : code;
+    return reportError(COMMANDS.some((c) => c.name === command) ? command : '', err, io);
   }
 }

@@ -30,19 +30,25 @@ export function runOptionsFromFlags(command: string, f: ParsedFlags): RunOptions
   if (mode === 'fused' && backend === 'js') {
     throw new UsageError(`parascan ${command}: --mode fused runs the whole Newton loop natively and needs --backend cpu; use --mode parallel with --backend js.`);
   }
-  const threads = f['threads'] as number | undefined;
-  const needsNative = backend !== 'js';
-  if (needsNative || threads !== undefined) {
-    const r = tryLoadNativeAddon('cpu');
-    if ('error' in r) {
-      if (backend === 'cpu' || mode === 'fused' || threads !== undefined) {
-        throw new CliError(`parascan ${command}: the native addon did not load, so --backend cpu / --mode fused / --threads cannot work.\n${r.error.message}`);
-      }
-    } else if (threads !== undefined) {
-      r.addon.setThreads?.(threads);
-    }
-  }
+  prepareNative(command, backend, mode === 'fused', f['threads'] as number | undefined);
   return { mode, ...(backend ? { backend } : {}) };
+}
+
+/**
+ * Loads the native addon when the run needs or may use it and applies --threads. A missing addon
+ * is an error only when the flags demand it (--backend cpu, a fused mode, --threads); otherwise the
+ * models fall back to 'js' by themselves.
+ */
+export function prepareNative(command: string, backend: RunOptions['backend'] | undefined, needsFused: boolean, threads: number | undefined): void {
+  if (backend === 'js' && threads === undefined) return;
+  const r = tryLoadNativeAddon('cpu');
+  if ('error' in r) {
+    if (backend === 'cpu' || needsFused || threads !== undefined) {
+      throw new CliError(`parascan ${command}: the native addon did not load, so --backend cpu / mode fused / --threads cannot work.\n${r.error.message}`);
+    }
+  } else if (threads !== undefined) {
+    r.addon.setThreads?.(threads);
+  }
 }
 
 /** A failure the user can act on: printed as is, exit code 1. */

@@ -54,6 +54,7 @@ describe('help and usage errors', () => {
       [['train', '--task', 'parity', '--width', '30', '--heads', '4'], /--heads 4 must divide --width 30/],
       [['train', '--mode', 'fused', '--backend', 'js'], /--mode fused .* needs --backend cpu/],
       [['bench', '--modes', 'sequential,turbo'], /unknown mode "turbo"/],
+      [['bench', '--modes', 'sequential,fused', '--backend', 'js'], /mode 'fused' runs natively and needs --backend cpu/],
       [['eval', 'ck.safetensors'], /unexpected argument "ck\.safetensors"/],
     ];
     for (const [args, want] of cases) {

@@ -1,6 +1,6 @@
 /** `parascan bench`: training-step and forward time of a ParaRNN LM per solve mode, side by side. */
 import { formatHelp, parseFlags, UsageError, type CommandSpec } from '../args.js';
-import { CliError, EXIT_OK, fmt, runOptionsFromFlags, type Io } from '../runtime.js';
+import { EXIT_OK, fmt, prepareNative, type Io } from '../runtime.js';
 import { measureTrainingThroughput, type ThroughputMode } from '../throughput.js';
 
 const MODES = ['sequential', 'parallel', 'fused', 'picard', 'auto'] as const;
@@ -43,9 +43,10 @@ export async function benchCommand(argv: readonly string[], io: Io): Promise<num
   const heads = f['heads'] as number;
   if (width % heads !== 0) throw new UsageError(`parascan bench: --heads ${heads} must divide --width ${width}.`);
   const backend = f['backend'] as 'cpu' | 'js' | undefined;
-  // Validates the backend/threads combination (and sets the threads) like train does.
-  runOptionsFromFlags('bench', { ...f, mode: modes.includes('fused') ? 'fused' : 'parallel' });
-  if (backend === 'js' && modes.includes('fused')) throw new CliError("parascan bench: mode 'fused' needs the native backend; drop it from --modes or use --backend cpu.");
+  if (backend === 'js' && modes.includes('fused')) {
+    throw new UsageError("parascan bench: mode 'fused' runs natively and needs --backend cpu; drop it from --modes or drop --backend js.");
+  }
+  prepareNative('bench', backend, modes.includes('fused'), f['threads'] as number | undefined);
   const cells = f['cell'] === 'both' ? (['gru', 'lstm'] as const) : [f['cell'] as 'gru' | 'lstm'];
   const results = [];
   for (const cell of cells) {
