@@ -87,7 +87,11 @@ struct NewtonControls {
 };
 
 enum class Termination : int32_t { Converged = 0, MaxIterations = 1, FallbackSequential = 2 };
-enum class FallbackReason : int32_t { None = 0, NonFinite = 1, Growing = 2, MaxIterations = 3 };
+// IllConditioned: the residual met the tolerance, but the Newton step that would follow (the
+// linearised distance from the answer to the exact solution, `errorEstimate`) did not: the
+// recurrence amplifies rounding (weights scaled up, chaotic dynamics), so a small residual no longer
+// means an answer close to the sequential loop's. The sequential loop runs instead.
+enum class FallbackReason : int32_t { None = 0, NonFinite = 1, Growing = 2, MaxIterations = 3, IllConditioned = 4 };
 
 struct NewtonReport {
   SolveReport solve;  // InvalidArgument for bad params; NonFinite if even the sequential fallback overflowed
@@ -97,6 +101,9 @@ struct NewtonReport {
   FallbackReason reason = FallbackReason::None;
   bool stalled = false;
   double tolerance = 0;
+  // After convergence: max |δ| of the next Newton step, which estimates how far the answer is from
+  // the recurrence's exact solution. Accepted when ≤ max(tolerance, 64·eps·max(1, max|h|)).
+  double errorEstimate = 0;
 };
 
 // The whole Newton loop of packages/solvers' solveNewton (policy onDivergence 'fallback') in one

@@ -23,7 +23,7 @@
 namespace parascan::binding {
 namespace {
 
-constexpr int kAbiVersion = 1;  // NATIVE_ABI_VERSION in surface.ts
+constexpr int kAbiVersion = 2;  // NATIVE_ABI_VERSION in surface.ts
 const char* const kOp = "solveLinearRecurrence";
 
 enum class Dtype { Float32, Float64 };

@@ -369,11 +369,12 @@ Napi::Value result(Napi::Env env, const CellBaton& b, Napi::Error* error) {
     o.Set("residuals", res);
     const char* term[] = {"converged", "max-iterations", "fallback-sequential"};
     o.Set("termination", term[static_cast<int>(n.termination)]);
-    const char* reasons[] = {nullptr, "non-finite", "growing", "max-iterations"};
+    const char* reasons[] = {nullptr, "non-finite", "growing", "max-iterations", "ill-conditioned"};
     const int ri = static_cast<int>(n.reason);
     o.Set("reason", ri == 0 ? env.Null() : Napi::String::New(env, reasons[ri]));
     o.Set("stalled", n.stalled);
     o.Set("tolerance", n.tolerance);
+    o.Set("errorEstimate", n.errorEstimate);
   }
   return o;
 }

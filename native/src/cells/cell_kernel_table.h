@@ -44,7 +44,8 @@ struct CellKernelTable {
                          int64_t b, int64_t t0, int64_t t1);
   // The sequential recurrence over g <= kMaxSweepGroup chunks of row b in lockstep, chunk i from
   // starts[i] (null: zero) over [t0s[i], t1s[i]), states into out [B, T, S]; with phis (entries may
-  // be null) each chunk's propagator Φ_i = J_{t1-1}···J_{t0} ([k, k, D]). True if a state is non-finite.
+  // be null) each chunk's propagator Φ_i = J_{t1-1}···J_{t0} ([k, k, D]) then its peak gain [D] (the
+  // largest ∞-norm of a partial product, per lane). True if a state is non-finite.
   bool (*sweepChunks)(const CellParams<T>& p, int64_t b, const int64_t* t0s, const int64_t* t1s, int g, const T* const* starts, T* out,
                       T* const* phis);
   int vectorWidth;  // lanes of T per vector

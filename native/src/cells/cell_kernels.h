@@ -154,6 +154,12 @@ inline vd vabs(vd x) {
   return bitcast<vd>(b);
 }
 
+// Lane-wise max; a NaN in b passes through (the comparison is false).
+template <typename V>
+inline V vmax(V a, V b) {
+  return a > b ? a : b;
+}
+
 template <typename V>
 inline V vsigmoid(V v) {
   using E = decltype(v[0] + 0);
@@ -366,8 +372,10 @@ double evalChunk(const CellParams<T>& p, const EvalJob<T>& job, int64_t b, int64
 // The sequential recurrence over g chunks [t0s[i], t1s[i]) of row b in lockstep (independent chains
 // for the out-of-order core), chunk i starting from starts[i] (null: zero), writing the states to
 // out. With phis, also the chunk's propagator Φ_i = J_{t1-1} ··· J_{t0} ([k, k, D], the solver's
-// Jacobian layout); entries below a tiny threshold are flushed to zero so long contractive chunks
-// never reach subnormal arithmetic. True if a state is non-finite.
+// Jacobian layout; entries below a tiny threshold are flushed to zero so long contractive chunks
+// never reach subnormal arithmetic), followed by its peak gain [D]: max over t in the chunk of the
+// ∞-norm of J_t ··· J_{t0} per lane (how much a change of the start grows anywhere inside, even when
+// it has decayed again by the end). True if a state is non-finite.
 template <typename T>
 bool sweepChunks(const CellParams<T>& p, int64_t b, const int64_t* t0s, const int64_t* t1s, int g, const T* const* starts, T* out,
                  T* const* phis) {
@@ -385,7 +393,7 @@ bool sweepChunks(const CellParams<T>& p, int64_t b, const int64_t* t0s, const in
     longest = std::max(longest, t1s[i] - t0s[i]);
     if (!phis || !phis[i]) continue;
     T* ph = phis[i];
-    for (int64_t q = 0; q < (lstmCell ? 4 * D : D); ++q) ph[q] = 0;
+    for (int64_t q = 0; q < (lstmCell ? 5 * D : 2 * D); ++q) ph[q] = 0;
     for (int64_t q = 0; q < D; ++q) ph[q] = 1;
     if (lstmCell)
       for (int64_t q = 0; q < D; ++q) ph[3 * D + q] = 1;
@@ -406,7 +414,11 @@ bool sweepChunks(const CellParams<T>& p, int64_t b, const int64_t* t0s, const in
           const GruPoint<V> q = gru(hp, load(P + j, n), load(P + D + j, n), load(P + 2 * D + j, n), a0, a1, a2);
           store(o + j, q.f, n);
           bad |= ~(vabs(q.f) <= maxv);
-          if (ph) store(ph + j, flush(gruJacobian(q, hp, a0, a1, a2) * load(ph + j, n)), n);
+          if (ph) {
+            const V np = flush(gruJacobian(q, hp, a0, a1, a2) * load(ph + j, n));
+            store(ph + j, np, n);
+            store(ph + D + j, vmax(load(ph + D + j, n), vabs(np)), n);
+          }
         } else {
           const V cp = prev ? load(prev + j, n) : V{};
           const V hp = prev ? load(prev + D + j, n) : V{};
@@ -419,10 +431,13 @@ bool sweepChunks(const CellParams<T>& p, int64_t b, const int64_t* t0s, const in
             V j00, j01, j10, j11;
             lstmJacobian(q, cp, a0, a1, a2, cf, co, j00, j01, j10, j11);
             const V p00 = load(ph + j, n), p01 = load(ph + D + j, n), p10 = load(ph + 2 * D + j, n), p11 = load(ph + 3 * D + j, n);
-            store(ph + j, flush(j00 * p00 + j01 * p10), n);
-            store(ph + D + j, flush(j00 * p01 + j01 * p11), n);
-            store(ph + 2 * D + j, flush(j10 * p00 + j11 * p10), n);
-            store(ph + 3 * D + j, flush(j10 * p01 + j11 * p11), n);
+            const V n00 = flush(j00 * p00 + j01 * p10), n01 = flush(j00 * p01 + j01 * p11);
+            const V n10 = flush(j10 * p00 + j11 * p10), n11 = flush(j10 * p01 + j11 * p11);
+            store(ph + j, n00, n);
+            store(ph + D + j, n01, n);
+            store(ph + 2 * D + j, n10, n);
+            store(ph + 3 * D + j, n11, n);
+            store(ph + 4 * D + j, vmax(load(ph + 4 * D + j, n), vmax(vabs(n00) + vabs(n01), vabs(n10) + vabs(n11))), n);
           }
         }
       });

@@ -252,6 +252,15 @@ struct Policy {
     }
     return Next::Update;
   }
+
+  // After Done: is the answer as close to the exact solution as the residual suggests? `estimate`
+  // is max |δ| of the Newton step that would follow (see FallbackReason::IllConditioned).
+  bool accept(double estimate, double maxAbs) {
+    rep.errorEstimate = estimate;
+    if (estimate <= std::max(tolerance, 64 * eps * std::max(1.0, maxAbs))) return true;
+    why = FallbackReason::IllConditioned;
+    return false;
+  }
 };
 
 // Multiple shooting (FusedSchedule::Shooting, see cells.h).
@@ -275,8 +284,8 @@ bool shooting(const CellParams<T>& p, const NewtonControls& c, T* h, NewtonRepor
     t0s[i] = Tn * i / C;
     t1s[i] = Tn * (i + 1) / C;
   }
-  const int64_t PS = K * S;  // one propagator [k, k, D]
-  std::vector<T> starts(static_cast<size_t>(B * C * S), T(0)), phis(C > 1 ? static_cast<size_t>(B * C * PS) : 0), delta(static_cast<size_t>(S));
+  const int64_t PS = K * S, PE = PS + D;  // one propagator [k, k, D] and its peak gain [D]
+  std::vector<T> starts(static_cast<size_t>(B * C * S), T(0)), phis(C > 1 ? static_cast<size_t>(B * C * PE) : 0), delta(static_cast<size_t>(S));
   std::vector<char> dirty(static_cast<size_t>(B * C), 1), bad(static_cast<size_t>(B * groups), 0);
   const T omega = static_cast<T>(c.damping);
   for (;;) {
@@ -291,7 +300,7 @@ bool shooting(const CellParams<T>& p, const NewtonControls& c, T* h, NewtonRepor
         a0[g] = t0s[ci];
         a1[g] = t1s[ci];
         st[g] = ci == 0 ? (p.initial ? p.initial + b * S : nullptr) : starts.data() + (b * C + ci) * S;
-        ph[g] = C > 1 ? phis.data() + (b * C + ci) * PS : nullptr;
+        ph[g] = C > 1 ? phis.data() + (b * C + ci) * PE : nullptr;
         ++g;
       }
       bad[task] = g > 0 && k.sweepChunks(p, b, a0, a1, g, st, h, C > 1 ? ph : nullptr) ? 1 : 0;
@@ -305,20 +314,25 @@ bool shooting(const CellParams<T>& p, const NewtonControls& c, T* h, NewtonRepor
         const T* st = starts.data() + (b * C + ci) * S;
         for (int64_t s = 0; s < S; ++s) res = std::max(res, std::fabs(static_cast<double>(end[s] - st[s])));
       }
-    const Next nx = policy.next(res, [&]() {
+    auto maxAbs = [&]() {
       double m = 0;
       for (int64_t i = 0; i < B * Tn * S; ++i) m = std::max(m, std::fabs(static_cast<double>(h[i])));
       return m;
-    });
-    if (nx == Next::Done) return true;
+    };
+    const Next nx = policy.next(res, maxAbs);
     if (nx == Next::FallBack) return false;
-    // δ_c = (end_{c-1} − s_c) + Φ_{c-1} δ_{c-1}, δ_0 = 0; s_c += ωδ_c.
+    // δ_c = (end_{c-1} − s_c) + Φ_{c-1} δ_{c-1}, δ_0 = 0; s_c += ωδ_c (only when updating). δ_c
+    // is, to first order, how far chunk c's start is from the exact solution, and chunk c's peak gain
+    // times |δ_c| how far any state inside it is: their max is the check after convergence.
+    const bool update = nx == Next::Update;
+    double estimate = 0;
     for (int64_t b = 0; b < B; ++b) {
       std::fill(delta.begin(), delta.end(), T(0));
       for (int64_t ci = 1; ci < C; ++ci) {
         const T* end = h + (b * Tn + t1s[ci - 1] - 1) * S;
         T* st = starts.data() + (b * C + ci) * S;
-        const T* ph = phis.data() + (b * C + ci - 1) * PS;
+        const T* ph = phis.data() + (b * C + ci - 1) * PE;
+        const T* peak = phis.data() + (b * C + ci) * PE + PS;
         bool changed = false;
         for (int64_t j = 0; j < D; ++j) {
           T d0, d1 = 0;
@@ -329,19 +343,31 @@ bool shooting(const CellParams<T>& p, const NewtonControls& c, T* h, NewtonRepor
             d1 = (end[D + j] - st[D + j]) + ph[2 * D + j] * delta[j] + ph[3 * D + j] * delta[D + j];
           }
           delta[j] = d0;
+          if (K == 2) delta[D + j] = d1;
+          const double size = std::max(std::fabs(static_cast<double>(d0)), std::fabs(static_cast<double>(d1)));
+          estimate = std::max(estimate, size * std::max(1.0, static_cast<double>(peak[j])));
+          if (!(size == size)) estimate = size;  // NaN
+          if (!update) continue;
           const T n0 = st[j] + omega * d0;
           changed |= n0 != st[j];
           st[j] = n0;
           if (K == 2) {
-            delta[D + j] = d1;
             const T n1 = st[D + j] + omega * d1;
             changed |= n1 != st[D + j];
             st[D + j] = n1;
           }
         }
-        dirty[b * C + ci] = changed ? 1 : 0;
+        if (update) dirty[b * C + ci] = changed ? 1 : 0;
       }
       dirty[b * C] = 0;  // the first chunk starts from the exact initial state: done after one sweep
+    }
+    if (!update) {
+      if (rep.termination == Termination::MaxIterations) return true;  // asked for as is
+      if (!(estimate == estimate) || !policy.accept(estimate, maxAbs())) {
+        if (!(estimate == estimate)) policy.why = FallbackReason::IllConditioned;
+        return false;
+      }
+      return true;
     }
     rep.iterations++;
   }
@@ -409,13 +435,24 @@ NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* h) {
     const double res = evalPass(p, job);
     pending = false;
     const Next nx = policy.next(res, maxAbs);
-    if (nx == Next::Done) break;
     if (nx == Next::FallBack) return fallBack(policy.why);
     // δ_t = J_t δ_{t-1} + r_t in place; a non-finite δ shows up as a non-finite residual next pass.
     const SolveReport s = cpu::solveLinearRecurrence(solverParams(p, jac.data(), r.data(), Direction::Forward));
     if (s.status != Status::Ok && s.status != Status::NonFinite) {
       rep.solve = s;
       return rep;
+    }
+    if (nx == Next::Done && rep.termination == Termination::MaxIterations) break;  // asked for as is
+    if (nx == Next::Done) {
+      // The step that would follow, solved but not taken: its size is the error estimate (one
+      // more linear solve per call; see FallbackReason::IllConditioned).
+      double estimate = 0;
+      for (int64_t i = 0; i < n; ++i) estimate = std::max(estimate, std::fabs(static_cast<double>(r[i])));
+      if (!(estimate == estimate) || !policy.accept(estimate, maxAbs())) {
+        rep.errorEstimate = estimate;
+        return fallBack(FallbackReason::IllConditioned);
+      }
+      break;
     }
     pending = true;
     rep.iterations++;

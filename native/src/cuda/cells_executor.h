@@ -151,6 +151,30 @@ class CellExecutor {
     return platform_.launch(cellUpdateKernel<T>, plan.blocks, plan.threads, 0, args, "cellUpdateKernel", report);
   }
 
+  // After solveForward without update: max |δ| and max |h| into probe (one read-back).
+  bool stepNorm(NewtonProbe& probe, SolveReport& report) {
+    const ElementwisePlan plan = planElementwise(states_, platform_.maxBlocks, platform_.threads);
+    double* partials = reinterpret_cast<double*>(partials_.bytes());
+    StepNormArgs<T> args;
+    args.delta = reinterpret_cast<const T*>(residual_.bytes());
+    args.states = h_;
+    args.count = states_;
+    args.partials = partials;
+    args.gridBlocks = plan.blocks;
+    const int64_t shared = int64_t(plan.threads / kWarp) * int64_t(sizeof(MaxPair));
+    if (!platform_.launch(cellStepNormKernel<T>, plan.blocks, plan.threads, shared, args, "cellStepNormKernel", report)) return false;
+    MaxReduceArgs reduce;
+    reduce.partials = partials;
+    reduce.count = plan.blocks;
+    reduce.scanStatus = reinterpret_cast<const int32_t*>(scan_.bytes()) + 1;
+    reduce.probe = reinterpret_cast<NewtonProbe*>(probe_.bytes());
+    const int threads = platform_.threads;
+    return platform_.launch(cellMaxReduceKernel<T>, 1, threads, int64_t(threads / kWarp) * int64_t(sizeof(MaxPair)), reduce,
+                            "cellMaxReduceKernel", report) &&
+           platform_.read(&probe, probe_.bytes(), sizeof(probe), "the Newton step's norm", report) &&
+           platform_.sync("the Newton step's norm", report);
+  }
+
   bool sequential(SolveReport& report) { return sequential(h_, report); }
 
   // ---- the backward executor (cells_newton.h) -------------------------------------------------------

@@ -318,6 +318,34 @@ __global__ void __launch_bounds__(kDefaultThreads) cellUpdateKernel(UpdateArgs<T
 }
 
 template <typename T>
+struct StepNormArgs {
+  const T* delta = nullptr;   // the Newton step, not applied
+  const T* states = nullptr;  // h
+  int64_t count = 0;
+  double* partials = nullptr;  // [gridBlocks][2]: max |δ| (NaN if any is not finite) and max |h|
+  int64_t gridBlocks = 1;
+};
+
+// The check after convergence (cells.h, FallbackReason::IllConditioned): per-block max-norms of
+// the step that would follow and of the states, reduced by cellMaxReduceKernel.
+template <typename T>
+__global__ void __launch_bounds__(kDefaultThreads) cellStepNormKernel(StepNormArgs<T> args) {
+  const int64_t stride = args.gridBlocks * device::blockThreads();
+  MaxPair norms{0.0, 0.0};
+  for (int64_t i = device::blockIndex() * device::blockThreads() + device::threadIndex(); i < args.count; i += stride) {
+    const T d = args.delta[i], h = args.states[i];
+    const double ad = d < T(0) ? -double(d) : double(d);
+    norms.a = maxOrNan(norms.a, ad <= 1.7976931348623157e308 ? ad : ad - ad);
+    norms.b = maxOrNan(norms.b, h < T(0) ? -double(h) : double(h));
+  }
+  const MaxPair total = blockMaxPair(norms);
+  if (device::threadIndex() == 0) {
+    args.partials[2 * device::blockIndex()] = total.a;
+    args.partials[2 * device::blockIndex() + 1] = total.b;
+  }
+}
+
+template <typename T>
 struct SequentialArgs {
   CellInputs<T> in;
   T* out = nullptr;          // [B, T, S]

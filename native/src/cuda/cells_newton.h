@@ -6,7 +6,8 @@
 // with onDivergence 'fallback'): first guess f(0, x_t); per iteration the residual and Jacobians
 // at every point, the max-norm test (converged / stalled / non-finite / growing twice / out of
 // iterations), one forward linear solve δ_t = J_t δ_{t-1} + r_t, h += ω δ. Divergence runs the
-// sequential loop instead.
+// sequential loop instead. After convergence, the size of the step that would follow is checked
+// (FallbackReason::IllConditioned).
 //
 // Executor interface (each returns false after writing a DeviceError into `report`):
 //   bool firstGuess(SolveReport&)                    h = f(0, x_t) at every point
@@ -14,6 +15,8 @@
 //                                                    r = f(h) − h, J at h, max-norms, ONE read-back
 //   bool solveForward(SolveReport&)                  r ← δ (in place), enqueued, no read-back
 //   bool update(double omega, SolveReport&)          h += ω r
+//   bool stepNorm(cellkernels::NewtonProbe&, SolveReport&)
+//                                                    max |r| (after solveForward: |δ|) and max |h|, ONE read-back
 //   bool sequential(SolveReport&)                    h = the sequential loop; NonFinite in the report
 //   bool jacobiansAt(SolveReport&)                   J at the given states (backward)
 //   bool solveReverse(SolveReport&)                  λ ← the reversed solve (in place), checked
@@ -70,10 +73,22 @@ template <typename T, typename Executor>
     }
     const bool finite = std::isfinite(res);
     if (finite) {
-      if (res <= tolerance) break;
+      bool done = res <= tolerance;
       const double previous = count > 1 ? rep.residuals[count - 2] : std::numeric_limits<double>::infinity();
-      if (res >= previous && res <= 64 * eps * std::max(1.0, probe.stateNorm)) {
-        rep.stalled = true;
+      if (!done && res >= previous && res <= 64 * eps * std::max(1.0, probe.stateNorm)) rep.stalled = done = true;
+      if (done) {
+        // The step that would follow, solved but not taken: its size estimates the distance to the
+        // exact solution (cells.h, FallbackReason::IllConditioned). One more solve and read-back.
+        NewtonProbe step{};
+        if (!run.solveForward(rep.solve) || !run.stepNorm(step, rep.solve)) return rep;
+        if ((step.scanStatus & kScanStatusTimeout) != 0) {
+          rep.solve.status = Status::DeviceError;
+          std::snprintf(rep.solve.message, sizeof(rep.solve.message),
+                        "internal error: the decoupled look-back of the Newton step's linear solve timed out");
+          return rep;
+        }
+        rep.errorEstimate = step.residual;
+        if (!(step.residual <= std::max(tolerance, 64 * eps * std::max(1.0, step.stateNorm)))) return fallBack(FallbackReason::IllConditioned);
         break;
       }
     }

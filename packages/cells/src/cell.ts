@@ -626,7 +626,7 @@ export abstract class ParaCell {
       schedule: plan.backend === 'cuda' ? 'cuda-cells-sequential' : 'cells-sequential',
       diagnostics: {
         method: 'sequential', iterations: 0, residuals: [], termination: 'sequential', fellBack: false, reason: null,
-        dampings: 0, damping: 1, stalled: false, tolerance: 0,
+        dampings: 0, damping: 1, stalled: false, tolerance: 0, errorEstimate: 0,
       },
     };
   }
@@ -668,6 +668,13 @@ export abstract class ParaCell {
         { operation: op, hint: "controls.onDivergence: 'fallback'" },
       );
     }
+    if (fellBack && ctl.onDivergence === 'error' && r.reason === 'ill-conditioned') {
+      throw new ParascanError(
+        'DIVERGED',
+        `${op}: the newton iteration reached a residual of ${residuals[residuals.length - 1]!.toExponential(2)} but the system is ill-conditioned: the next step would still move the answer by ${r.errorEstimate.toExponential(2)}, so it could differ from the sequential solution by that much. Use controls.onDivergence 'fallback' (sequential), or mode 'sequential'.`,
+        { operation: op, hint: "controls.onDivergence: 'fallback'" },
+      );
+    }
     if (r.termination === 'max-iterations' && ctl.onMaxIterations === 'error') {
       throw new ParascanError(
         'DIVERGED',
@@ -689,6 +696,7 @@ export abstract class ParaCell {
         damping: ctl.damping,
         stalled: r.stalled,
         tolerance: r.tolerance,
+        errorEstimate: r.errorEstimate,
       },
     };
   }

@@ -7,7 +7,7 @@
  * arguments throw errors that name the argument.
  */
 import { describe, expect, it } from 'vitest';
-import { DTYPES, ParascanError } from '@parascan/core';
+import { DTYPES, EPSILON, ParascanError } from '@parascan/core';
 import { assertClose, assertEqualArrays, toleranceFor } from '@parascan/core/testing';
 import { tryLoadNativeAddon, type NativeAddon, type NativeCellRequest } from '@parascan/native';
 import { caseRng, makeCell, normal, type CellName } from './helpers.js';
@@ -132,7 +132,10 @@ describe.skipIf(!addon).each(CELL_NAMES)('%s backend cpu == TS sequential', (cel
           expect(d.reason).not.toBeNull();
           assertEqualArrays(r.y, seq.y, { label: `${mode} y (fallback)`, seed });
         } else {
-          assertClose(r.y, seq.y, toleranceFor(dtype, T, 1e6), { label: `${mode} y`, seed });
+          // Converged means accepted by the check after convergence (the next step is at rounding
+          // level), so the answer is the sequential one to the table's tolerance, ill-conditioned or not.
+          expect(d.errorEstimate, `${variant} seed ${seed}`).toBeLessThanOrEqual(Math.max(d.tolerance, 64 * EPSILON[dtype] * 4));
+          assertClose(r.y, seq.y, toleranceFor(dtype, T, 4), { label: `${mode} y`, seed });
         }
         if (mode === 'fused' && d.fellBack && d.reason !== 'max-iterations') {
           let err: unknown = null;

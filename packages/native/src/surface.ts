@@ -117,9 +117,11 @@ export interface NativeCellNewtonResult extends NativeCellResult {
   iterations: number;
   residuals: number[];
   termination: 'converged' | 'max-iterations' | 'fallback-sequential';
-  reason: 'non-finite' | 'growing' | 'max-iterations' | null;
+  reason: 'non-finite' | 'growing' | 'max-iterations' | 'ill-conditioned' | null;
   stalled: boolean;
   tolerance: number;
+  /** Max |δ| of the Newton step after convergence (cells.h's NewtonReport::errorEstimate). */
+  errorEstimate: number;
 }
 
 export interface NativeAddon {
@@ -187,4 +189,4 @@ export interface NativeAddon {
   cellKernelIsa?(): string;
 }
 
-export const NATIVE_ABI_VERSION = 1;
+export const NATIVE_ABI_VERSION = 2;

@@ -131,11 +131,58 @@ describe('solveNewton', () => {
     const d = r.diagnostics;
     expect(d.termination === 'converged' || d.fellBack, `seed ${seed}`).toBe(true);
     if (d.fellBack) {
-      expect(['growing', 'non-finite', 'max-iterations']).toContain(d.reason);
+      expect(['growing', 'non-finite', 'max-iterations', 'ill-conditioned']).toContain(d.reason);
       assertEqualArrays(r.states, ref, { label: 'fallback', seed });
     } else {
-      assertClose(r.states, ref, toleranceFor('float64', T, 1e4), { label: 'converged', seed });
+      assertClose(r.states, ref, toleranceFor('float64', T, 4), { label: 'converged', seed });
     }
+  });
+
+  it('a tiny residual that hides an ill-conditioned answer is refused (reason ill-conditioned)', () => {
+    // h_t = 0.5 h_{t-1} + x_t, then 4 amplifying steps h_t = 40 (h_{t-1} - g_{t-1}) + g_t around a
+    // bounded path g, each evaluation off by up to 4 ulp as a function of the bits of h (rounding:
+    // what a real cell's arithmetic does). Newton meets absTol = 16·eps, yet its answer can sit
+    // 40^4 times the rounding away from the sequential loop's: the step after convergence shows it.
+    const T = 12, amplifyFrom = 8, gain = 40;
+    const x = Float64Array.from({ length: T }, (_, t) => Math.sin(1.7 * t + 0.3));
+    const g = new Float64Array(T);
+    for (let t = 0; t < T; t++) g[t] = t < amplifyFrom ? 0.5 * (t > 0 ? g[t - 1]! : 0) + x[t]! : 0.5 * Math.cos(t);
+    const bits = new DataView(new ArrayBuffer(8));
+    const rounding = (h: number): number => {
+      bits.setFloat64(0, h);
+      const lo = bits.getUint32(4);
+      return ((Math.imul(lo ^ (lo >>> 15), 0x2c1b3c6d) >>> 0) / 2 ** 32 - 0.5) * 8 * Number.EPSILON;
+    };
+    const step = (t: number, hp: number): number =>
+      t < amplifyFrom ? 0.5 * hp + x[t]! : gain * (hp - g[t - 1]!) + g[t]! + rounding(hp);
+    const system = (length: number): NewtonSystem<Float64Array> => ({
+      dtype: 'float64', batch: 1, length, size: 1, structure: 'diagonal',
+      evaluate(states, _initial, out, jac) {
+        for (let t = 0; t < length; t++) {
+          out[t] = step(t, t > 0 ? states[t - 1]! : 0);
+          if (jac) jac[t] = t < amplifyFrom ? 0.5 : gain;
+        }
+      },
+      sequential(_initial, out) {
+        for (let t = 0; t < length; t++) out[t] = step(t, t > 0 ? out[t - 1]! : 0);
+      },
+    });
+    const sys = system(T);
+    const ref = solveSequential(sys).states;
+    const r = solveNewton(sys, { controls: { absTol: 16 * Number.EPSILON } });
+    const d = r.diagnostics;
+    expect(d.reason, JSON.stringify(d)).toBe('ill-conditioned');
+    expect(d.termination).toBe('fallback-sequential');
+    expect(d.errorEstimate).toBeGreaterThan(64 * Number.EPSILON);
+    expect(d.residuals[d.residuals.length - 1]!).toBeLessThanOrEqual(16 * Number.EPSILON);
+    assertEqualArrays(r.states, ref, { label: 'ill-conditioned fallback' });
+    expect(() => solveNewton(sys, { controls: { absTol: 16 * Number.EPSILON, onDivergence: 'error' } })).toThrow(
+      /reached a residual of .* but the system is ill-conditioned: the next step would still move the answer by/,
+    );
+    // The same system without the amplifying tail converges and passes the check.
+    const c = solveNewton(system(amplifyFrom), { controls: { absTol: 16 * Number.EPSILON } });
+    expect(c.diagnostics.termination).toBe('converged');
+    expect(c.diagnostics.errorEstimate).toBeLessThanOrEqual(64 * Number.EPSILON * 4);
   });
 
   it('max-iterations policies: fallback (default), return, error', () => {

@@ -13,6 +13,8 @@
 //   parascan_gpu_emulated_cells [--quick] [--verbose]   prints "N passed, M failed", exit 1 on failure
 #include "emulated_device.h"
 //
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -170,9 +172,14 @@ void checkShape(CellKind kind, int64_t batch, int64_t length, int64_t size, bool
                        close(fused.data(), reference, length, detail);
   tally.expect(fusedOk,
                name + ": fused Newton converges to the float64 loop (" + std::to_string(r.iterations) + " iterations)" + detail);
-  tally.expect(newtonPlatform.syncs == static_cast<int>(r.residuals.size()),
-               name + ": one host sync per Newton iteration (" + std::to_string(newtonPlatform.syncs) + " syncs, " +
-                   std::to_string(r.residuals.size()) + " residuals)");
+  // One read-back per iteration, plus one for the check of the step after convergence.
+  tally.expect(newtonPlatform.syncs == static_cast<int>(r.residuals.size()) + 1,
+               name + ": one host sync per Newton iteration, one for the final check (" + std::to_string(newtonPlatform.syncs) +
+                   " syncs, " + std::to_string(r.residuals.size()) + " residuals)");
+  double largest = 1;
+  for (T v : fused) largest = std::max(largest, std::fabs(static_cast<double>(v)));
+  tally.expect(r.errorEstimate <= std::max(r.tolerance, 64 * std::numeric_limits<T>::epsilon() * largest),
+               name + ": the step after convergence is within the acceptance bound (" + std::to_string(r.errorEstimate) + ")");
   tally.expect(r.iterations <= length, name + ": Newton needs at most T iterations");
 
   // f and Jacobians at random states (float64 reference by dual numbers, at the same T-rounded states).
@@ -265,6 +272,31 @@ void checkPolicies(CellKind kind, uint64_t seed, Tally& tally) {
     detail.clear();
     const bool ok = r.solve.status == Status::Ok && r.termination == Termination::Converged && close(out.data(), reference, length, detail);
     tally.expect(ok, name + ": damping 0.75 converges to the same states (" + std::to_string(r.iterations) + " iterations)" + detail);
+  }
+  {  // weights ×100 (ill-conditioned or divergent): the answer is the sequential kernel's, bit for bit
+     // after a fallback, or within the tolerance of it when Newton converged (never "close enough").
+    int fallbacks = 0, converged = 0;
+    for (uint64_t variant = 0; variant < 6; ++variant) {
+      cellref::CellCase<T> u = cellref::makeCellCase<T>(kind, 2, 150, size, true, seed * 31 + variant);
+      for (auto& a : u.A) a *= 100;
+      for (auto& a : u.C) a *= 100;
+      std::vector<T> seqU(static_cast<size_t>(u.stateCount())), out(seqU.size());
+      ck::cellSequential(platform, u.params(), seqU.data());
+      NewtonControls controls = defaultControls<T>();
+      controls.maxIterations = 20;
+      const NewtonReport r = ck::cellNewton(platform, u.params(), controls, out.data());
+      if (r.termination == Termination::FallbackSequential) {
+        ++fallbacks;
+        tally.expect(r.reason != parascan::cells::FallbackReason::None && out == seqU,
+                     name + " ×100: a fallback says why and returns the sequential kernel bit for bit");
+      } else {
+        ++converged;
+        detail.clear();
+        tally.expect(r.termination == Termination::Converged && close(out.data(), toDouble(seqU), 150, detail),
+                     name + " ×100: converged == the sequential kernel" + detail);
+      }
+    }
+    if (tally.verbose) std::printf("     %s ×100: %d fallbacks, %d converged\n", name.c_str(), fallbacks, converged);
   }
   {  // a NaN in the projection: Newton falls back, the sequential loop reports NonFinite
     c.projection[static_cast<size_t>(c.projection.size() / 2 + 1)] = std::numeric_limits<T>::quiet_NaN();

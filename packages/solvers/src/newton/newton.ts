@@ -7,6 +7,8 @@
  * Divergence (a NaN/Inf residual, or a residual that grows two iterations in a row) is never
  * returned silently: policy 'fallback' solves sequentially, 'damp' restarts from the best iterate
  * with a halved ω, 'error' throws a DIVERGED ParascanError. The diagnostics say which happened.
+ * After convergence, Newton checks the size of the step that would follow ('ill-conditioned': the
+ * sequential loop runs, or 'error' throws).
  */
 import {
   EPSILON,
@@ -113,6 +115,17 @@ function residual(f: FloatArray, h: FloatArray, r: FloatArray): number {
   return m === Infinity ? NaN : m;
 }
 
+/** max |x|, NaN if any element is not finite. */
+function maxAbsOrNaN(x: FloatArray): number {
+  let m = 0;
+  for (let i = 0; i < x.length; i++) {
+    const a = Math.abs(x[i]!);
+    if (a > m) m = a;
+    else if (!(a <= m)) return NaN;
+  }
+  return m === Infinity ? NaN : m;
+}
+
 function maxAbs(h: FloatArray): number {
   let m = 0;
   for (let i = 0; i < h.length; i++) {
@@ -159,6 +172,7 @@ function iterate<A extends FloatArray>(op: string, method: 'newton' | 'picard', 
     damping: ctl.damping,
     stalled: false,
     tolerance: 0,
+    errorEstimate: 0,
   };
   let omega = ctl.damping;
   let best: A | null = null;
@@ -261,6 +275,37 @@ function iterate<A extends FloatArray>(op: string, method: 'newton' | 'picard', 
     diag.iterations++;
   }
   diag.damping = omega;
+  // Newton, converged: is the answer as close to the exact solution as the residual suggests? The
+  // step that would follow (solved, not taken) estimates the distance. When the recurrence amplifies
+  // rounding (weights scaled up, chaotic dynamics) it can be large while the residual is tiny; the
+  // answer could then differ from the sequential loop's by that much, so the sequential loop runs.
+  if (jac !== null) {
+    solveLinearRecurrence({
+      structure: system.structure,
+      blockSize: system.structure === 'block' ? system.blockSize! : 1,
+      batch,
+      length,
+      size,
+      jacobians: jac,
+      rhs: r,
+      out: r,
+      backend: ctl.backend,
+      nonFinite: 'allow',
+    });
+    const estimate = maxAbsOrNaN(r);
+    diag.errorEstimate = estimate;
+    const bound = Math.max(tolerance, 64 * eps * Math.max(1, maxAbs(h)));
+    if (!(estimate <= bound)) {
+      if (ctl.onDivergence === 'error') {
+        throw new ParascanError(
+          'DIVERGED',
+          `${op}: the newton iteration reached a residual of ${diag.residuals[diag.residuals.length - 1]!.toExponential(2)} but the system is ill-conditioned: the next step would still move the answer by ${estimate.toExponential(2)} (> ${bound.toExponential(2)}), so it could differ from the sequential solution by that much. Use controls.onDivergence 'fallback' (sequential), or mode 'sequential'.`,
+          { operation: op, hint: "controls.onDivergence: 'fallback'" },
+        );
+      }
+      return fallBack('ill-conditioned');
+    }
+  }
   return { states: h, diagnostics: diag };
 }
 
@@ -294,6 +339,7 @@ export function solveSequential<A extends FloatArray>(system: NewtonSystem<A>, o
       damping: 1,
       stalled: false,
       tolerance: 0,
+      errorEstimate: 0,
     },
   };
 }

@@ -71,8 +71,12 @@ export interface NewtonDiagnostics {
   termination: Termination;
   /** True when the answer came from the sequential fallback. */
   fellBack: boolean;
-  /** Why it diverged or fell back, if it did: 'non-finite' | 'growing' | 'max-iterations'. */
-  reason: 'non-finite' | 'growing' | 'max-iterations' | null;
+  /**
+   * Why it diverged or fell back, if it did. 'ill-conditioned': the residual met the tolerance but
+   * the Newton step that would follow did not (see `errorEstimate`): the recurrence amplifies
+   * rounding so much that a small residual no longer means an answer close to the sequential one.
+   */
+  reason: NewtonFailure | null;
   /** Times the damping was halved (policy 'damp'). */
   dampings: number;
   /** ω in force at the end. */
@@ -81,7 +85,16 @@ export interface NewtonDiagnostics {
   stalled: boolean;
   /** The tolerance that was applied (absTol + relTol·residuals[0]). */
   tolerance: number;
+  /**
+   * Newton, after convergence: max |δ| of the step that would follow, which estimates how far the
+   * answer is from the recurrence's exact solution (first order). The answer is accepted when it is
+   * ≤ max(tolerance, 64·eps·max(1, max|h|)), else the sequential loop runs ('ill-conditioned').
+   * 0 where not computed (sequential, Picard, a fallback for another reason).
+   */
+  errorEstimate: number;
 }
+
+export type NewtonFailure = 'non-finite' | 'growing' | 'max-iterations' | 'ill-conditioned';
 
 export interface NewtonResult<A extends FloatArray = FloatArray> {
   /** h [B, T, S] */
