@@ -255,9 +255,9 @@ struct Policy {
 
   // After Done: is the answer as close to the exact solution as the residual suggests? `estimate`
   // is max |δ| of the Newton step that would follow (see FallbackReason::IllConditioned).
-  bool accept(double estimate, double maxAbs) {
+  bool accept(double estimate, int64_t length, double maxAbs) {
     rep.errorEstimate = estimate;
-    if (estimate <= std::max(tolerance, 64 * eps * std::max(1.0, maxAbs))) return true;
+    if (estimate <= acceptableStep(tolerance, eps, length, maxAbs)) return true;
     why = FallbackReason::IllConditioned;
     return false;
   }
@@ -363,7 +363,7 @@ bool shooting(const CellParams<T>& p, const NewtonControls& c, T* h, NewtonRepor
     }
     if (!update) {
       if (rep.termination == Termination::MaxIterations) return true;  // asked for as is
-      if (!(estimate == estimate) || !policy.accept(estimate, maxAbs())) {
+      if (!(estimate == estimate) || !policy.accept(estimate, p.length, maxAbs())) {
         if (!(estimate == estimate)) policy.why = FallbackReason::IllConditioned;
         return false;
       }
@@ -448,7 +448,7 @@ NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* h) {
       // more linear solve per call; see FallbackReason::IllConditioned).
       double estimate = 0;
       for (int64_t i = 0; i < n; ++i) estimate = std::max(estimate, std::fabs(static_cast<double>(r[i])));
-      if (!(estimate == estimate) || !policy.accept(estimate, maxAbs())) {
+      if (!(estimate == estimate) || !policy.accept(estimate, p.length, maxAbs())) {
         rep.errorEstimate = estimate;
         return fallBack(FallbackReason::IllConditioned);
       }

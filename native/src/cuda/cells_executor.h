@@ -17,6 +17,7 @@
 //   int64_t maxBlocks; int threads; int64_t cotangentMinRows, cotangentMaxTiles;   (launch shapes)
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cells_kernels.cuh"
@@ -101,7 +102,9 @@ class CellExecutor {
   bool prepareNewton(T* h, SolveReport& report) {
     h_ = h;
     scanPlan_ = kernels::planSinglePass<T, K>(p_.batch, p_.length, p_.size);
-    const int64_t maxPartials = planElementwise(points_, platform_.maxBlocks, platform_.threads).blocks;
+    // Blocks of the residual pass (points) and of the step-norm pass (states: K per point).
+    const int64_t maxPartials = std::max(planElementwise(points_, platform_.maxBlocks, platform_.threads).blocks,
+                                         planElementwise(states_, platform_.maxBlocks, platform_.threads).blocks);
     if (!residual_.allocate(states_ * int64_t(sizeof(T)), "residual", report) ||
         !jacobians_.allocate(states_ * K * int64_t(sizeof(T)), "jacobians", report) ||
         !partials_.allocate(maxPartials * 2 * int64_t(sizeof(double)), "max-norm partials", report) ||
@@ -112,23 +115,15 @@ class CellExecutor {
     return platform_.zero(scan_.bytes(), scanPlan_.zeroBytes, report);
   }
 
+  int64_t length() const { return p_.length; }
+
   bool firstGuess(SolveReport& report) { return evaluate(nullptr, h_, nullptr, false, nullptr, report); }
 
   bool residual(NewtonProbe& probe, SolveReport& report) {
     T* r = reinterpret_cast<T*>(residual_.bytes());
     T* jac = reinterpret_cast<T*>(jacobians_.bytes());
     double* partials = reinterpret_cast<double*>(partials_.bytes());
-    if (!evaluate(h_, r, jac, true, partials, report)) return false;
-    MaxReduceArgs args;
-    args.partials = partials;
-    args.count = evaluateBlocks_;
-    args.scanStatus = reinterpret_cast<const int32_t*>(scan_.bytes()) + 1;
-    args.probe = reinterpret_cast<NewtonProbe*>(probe_.bytes());
-    const int threads = platform_.threads;
-    return platform_.launch(cellMaxReduceKernel<T>, 1, threads, int64_t(threads / kWarp) * int64_t(sizeof(MaxPair)), args,
-                            "cellMaxReduceKernel", report) &&
-           platform_.read(&probe, probe_.bytes(), sizeof(probe), "the Newton residual", report) &&
-           platform_.sync("the Newton iteration's kernels", report);
+    return evaluate(h_, r, jac, true, partials, report) && readMaxima(evaluateBlocks_, probe, "the Newton residual", report);
   }
 
   bool solveForward(SolveReport& report) {
@@ -162,17 +157,22 @@ class CellExecutor {
     args.partials = partials;
     args.gridBlocks = plan.blocks;
     const int64_t shared = int64_t(plan.threads / kWarp) * int64_t(sizeof(MaxPair));
-    if (!platform_.launch(cellStepNormKernel<T>, plan.blocks, plan.threads, shared, args, "cellStepNormKernel", report)) return false;
-    MaxReduceArgs reduce;
-    reduce.partials = partials;
-    reduce.count = plan.blocks;
-    reduce.scanStatus = reinterpret_cast<const int32_t*>(scan_.bytes()) + 1;
-    reduce.probe = reinterpret_cast<NewtonProbe*>(probe_.bytes());
+    return platform_.launch(cellStepNormKernel<T>, plan.blocks, plan.threads, shared, args, "cellStepNormKernel", report) &&
+           readMaxima(plan.blocks, probe, "the Newton step's norm", report);
+  }
+
+  // The per-block max-norm pairs in partials_ (count blocks) reduced into probe, with the scan's
+  // status word: one launch, one read-back, one sync.
+  bool readMaxima(int64_t count, NewtonProbe& probe, const char* what, SolveReport& report) {
+    MaxReduceArgs args;
+    args.partials = reinterpret_cast<double*>(partials_.bytes());
+    args.count = count;
+    args.scanStatus = reinterpret_cast<const int32_t*>(scan_.bytes()) + 1;
+    args.probe = reinterpret_cast<NewtonProbe*>(probe_.bytes());
     const int threads = platform_.threads;
-    return platform_.launch(cellMaxReduceKernel<T>, 1, threads, int64_t(threads / kWarp) * int64_t(sizeof(MaxPair)), reduce,
+    return platform_.launch(cellMaxReduceKernel<T>, 1, threads, int64_t(threads / kWarp) * int64_t(sizeof(MaxPair)), args,
                             "cellMaxReduceKernel", report) &&
-           platform_.read(&probe, probe_.bytes(), sizeof(probe), "the Newton step's norm", report) &&
-           platform_.sync("the Newton step's norm", report);
+           platform_.read(&probe, probe_.bytes(), sizeof(probe), what, report) && platform_.sync(what, report);
   }
 
   bool sequential(SolveReport& report) { return sequential(h_, report); }

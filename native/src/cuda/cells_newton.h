@@ -10,6 +10,7 @@
 // (FallbackReason::IllConditioned).
 //
 // Executor interface (each returns false after writing a DeviceError into `report`):
+//   int64_t length()                                 T (the scan length, for acceptableStep)
 //   bool firstGuess(SolveReport&)                    h = f(0, x_t) at every point
 //   bool residual(cellkernels::NewtonProbe&, SolveReport&)
 //                                                    r = f(h) − h, J at h, max-norms, ONE read-back
@@ -88,7 +89,7 @@ template <typename T, typename Executor>
           return rep;
         }
         rep.errorEstimate = step.residual;
-        if (!(step.residual <= std::max(tolerance, 64 * eps * std::max(1.0, step.stateNorm)))) return fallBack(FallbackReason::IllConditioned);
+        if (!(step.residual <= acceptableStep(tolerance, eps, run.length(), step.stateNorm))) return fallBack(FallbackReason::IllConditioned);
         break;
       }
     }

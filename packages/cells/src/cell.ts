@@ -25,7 +25,9 @@ import {
   resolveNewtonControls,
   solveLinearRecurrence,
   solveNewton,
+  solveNewtonAsync,
   solvePicard,
+  solvePicardAsync,
   solveSequential,
   type NewtonControls,
   type NewtonDiagnostics,
@@ -523,6 +525,14 @@ export abstract class ParaCell {
       const call = this.sequentialRequest(plan);
       return this.sequentialResult(op, plan, call.request.out!, await addon.cellSequentialAsync(call.request));
     }
+    if (mode === 'parallel' || mode === 'picard') {
+      // The TS loop, awaiting every native call (or yielding between js ones): the event loop runs
+      // between the Newton iterations' pieces.
+      const { system, h0, backend } = plan;
+      const controls = { ...(plan.newton ?? {}), backend };
+      const r = mode === 'parallel' ? await solveNewtonAsync(system, { initial: h0, controls }) : await solvePicardAsync(system, { initial: h0, controls });
+      return { states: r.states, diagnostics: r.diagnostics, schedule: null };
+    }
     return this.solveForward(op, plan);
   }
 
@@ -604,6 +614,17 @@ export abstract class ParaCell {
         // A non-finite state is reported by the solver's own scan of `out` (runSequential).
         addon.cellSequential!({ ...self.nativeRequest(P, batch, T, initial), out });
       },
+      // solveNewtonAsync / solvePicardAsync: the same kernels on the libuv pool.
+      ...(addon.cellEvaluateAsync && addon.cellSequentialAsync
+        ? {
+            async evaluateAsync(states: FloatArray, initial: FloatArray | null, out: FloatArray, jac: FloatArray | null) {
+              await addon.cellEvaluateAsync!({ ...self.nativeRequest(P, batch, T, initial), states, out, jacobians: jac });
+            },
+            async sequentialAsync(initial: FloatArray | null, out: FloatArray) {
+              await addon.cellSequentialAsync!({ ...self.nativeRequest(P, batch, T, initial), out });
+            },
+          }
+        : {}),
     };
   }
 

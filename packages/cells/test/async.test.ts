@@ -80,7 +80,7 @@ describe.skipIf(!cpuOk)('the event loop turns during a long native solve', () =>
   // ParaGRU float32, D = 64, B = 1: T is doubled until the sync solve takes ≥ 60 ms.
   const cell = makeCell('ParaGRU', { inputSize: 64, stateSize: 64, dtype: 'float32', seed: 7 });
   const rng = caseRng('async event loop').rng;
-  function sized(mode: 'sequential' | 'fused'): { x: FloatArray; T: number } {
+  function sized(mode: 'sequential' | 'fused' | 'parallel'): { x: FloatArray; T: number } {
     for (let T = 1 << 13; ; T *= 2) {
       const x = normal(rng, 'float32', T * 64);
       const t0 = performance.now();
@@ -88,7 +88,8 @@ describe.skipIf(!cpuOk)('the event loop turns during a long native solve', () =>
       if (performance.now() - t0 >= 60 || T >= 1 << 20) return { x, T };
     }
   }
-  for (const mode of ['sequential', 'fused'] as const) {
+  // parallel: the TS Newton loop (solveNewtonAsync) awaits each native evaluate and linear solve.
+  for (const mode of ['sequential', 'fused', 'parallel'] as const) {
     it(`forwardAsync and backwardAsync, mode ${mode}: ticks while in flight; the sync calls: none`, async () => {
       const { x, T } = sized(mode);
       const options = { mode, backend: 'cpu' as const };

@@ -24,7 +24,7 @@ export {
   type KernelRunResult,
   type KernelAvailability,
 } from './types.js';
-export { solveNewton, solvePicard, solveSequential, resolveNewtonControls } from './newton/newton.js';
+export { acceptableStep, solveNewton, solveNewtonAsync, solvePicard, solvePicardAsync, solveSequential, resolveNewtonControls } from './newton/newton.js';
 export type {
   NewtonSystem,
   NewtonStructure,

@@ -178,7 +178,7 @@ void checkShape(CellKind kind, int64_t batch, int64_t length, int64_t size, bool
                    " syncs, " + std::to_string(r.residuals.size()) + " residuals)");
   double largest = 1;
   for (T v : fused) largest = std::max(largest, std::fabs(static_cast<double>(v)));
-  tally.expect(r.errorEstimate <= std::max(r.tolerance, 64 * std::numeric_limits<T>::epsilon() * largest),
+  tally.expect(r.errorEstimate <= parascan::cells::acceptableStep(r.tolerance, std::numeric_limits<T>::epsilon(), length, largest),
                name + ": the step after convergence is within the acceptance bound (" + std::to_string(r.errorEstimate) + ")");
   tally.expect(r.iterations <= length, name + ": Newton needs at most T iterations");
 

@@ -23,7 +23,8 @@ import {
   nonFinite,
   type FloatArray,
 } from '@parascan/core';
-import { solveLinearRecurrence } from '../solve.js';
+import { solveLinearRecurrence, solveLinearRecurrenceAsync } from '../solve.js';
+import type { LinearRecurrenceOptions } from '../types.js';
 import type {
   DivergencePolicy,
   MaxIterationsPolicy,
@@ -115,6 +116,15 @@ function residual(f: FloatArray, h: FloatArray, r: FloatArray): number {
   return m === Infinity ? NaN : m;
 }
 
+/**
+ * The largest next step after convergence that still counts as converged (cells.h's twin): 16× the
+ * tolerance asked for (a loose tolerance asks for a loose answer), never below the rounding of a
+ * scan of `length` steps, 8·eps·√T·max(1, max|h|) (the agreement DESIGN §6 demands between modes).
+ */
+export function acceptableStep(tolerance: number, eps: number, length: number, maxAbsState: number): number {
+  return Math.max(16 * tolerance, 8 * eps * Math.sqrt(length) * Math.max(1, maxAbsState));
+}
+
 /** max |x|, NaN if any element is not finite. */
 function maxAbsOrNaN(x: FloatArray): number {
   let m = 0;
@@ -137,6 +147,10 @@ function maxAbs(h: FloatArray): number {
 
 function runSequential<A extends FloatArray>(op: string, system: NewtonSystem<A>, initial: A | null, out: A): void {
   system.sequential(initial, out);
+  checkSequential(op, system, out);
+}
+
+function checkSequential(op: string, system: NewtonSystem, out: FloatArray): void {
   for (let i = 0; i < out.length; i++) {
     if (!Number.isFinite(out[i]!)) {
       throw nonFinite(op, `the sequential recurrence produced a non-finite state at flat index ${i} ([B, T, S] = [${system.batch}, ${system.length}, ${system.size}])`, 'The cell overflows for these inputs and parameters.');
@@ -144,7 +158,21 @@ function runSequential<A extends FloatArray>(op: string, system: NewtonSystem<A>
   }
 }
 
-function iterate<A extends FloatArray>(op: string, method: 'newton' | 'picard', system: NewtonSystem<A>, options: NewtonSolveOptions<A>): NewtonResult<A> {
+/**
+ * The work the iteration hands to its driver: the sync driver runs it in place, the async one off
+ * the main thread (or between event-loop turns). One body, so both behave identically.
+ */
+type Work<A extends FloatArray> =
+  | { kind: 'evaluate'; states: A; initial: A | null; out: A; jacobians: A | null }
+  | { kind: 'solve'; options: LinearRecurrenceOptions }
+  | { kind: 'sequential'; initial: A | null; out: A };
+
+function* iterate<A extends FloatArray>(
+  op: string,
+  method: 'newton' | 'picard',
+  system: NewtonSystem<A>,
+  options: NewtonSolveOptions<A>,
+): Generator<Work<A>, NewtonResult<A>, void> {
   const opts = options === undefined ? {} : checkOptionsObject(op, 'options', options);
   checkKnownKeys(op, 'options', opts, ['initial', 'controls']);
   const initial = (options?.initial ?? null) as A | null;
@@ -159,7 +187,7 @@ function iterate<A extends FloatArray>(op: string, method: 'newton' | 'picard', 
   const eps = EPSILON[dtype];
 
   // First guess: f(0, x_t) at every t (f(initial, x_0) at t = 0).
-  system.evaluate(allocate(dtype, n) as A, initial, h, null);
+  yield { kind: 'evaluate', states: allocate(dtype, n) as A, initial, out: h, jacobians: null };
 
   const diag: NewtonDiagnostics = {
     method,
@@ -179,9 +207,23 @@ function iterate<A extends FloatArray>(op: string, method: 'newton' | 'picard', 
   let bestRes = Infinity;
   let growth = 0;
   let tolerance = ctl.absTol;
+  // δ_t = J_t δ_{t-1} + r_t, in place in r.
+  const stepSolve = (jacobians: A, rhs: A): LinearRecurrenceOptions => ({
+    structure: system.structure,
+    blockSize: system.structure === 'block' ? system.blockSize! : 1,
+    batch,
+    length,
+    size,
+    jacobians,
+    rhs,
+    out: rhs,
+    backend: ctl.backend,
+    nonFinite: 'allow',
+  });
 
-  const fallBack = (reason: NewtonDiagnostics['reason']): NewtonResult<A> => {
-    runSequential(op, system, initial, h);
+  const fallBack = function* (reason: NewtonDiagnostics['reason']): Generator<Work<A>, NewtonResult<A>, void> {
+    yield { kind: 'sequential', initial, out: h };
+    checkSequential(op, system, h);
     diag.termination = 'fallback-sequential';
     diag.fellBack = true;
     diag.reason = reason;
@@ -196,7 +238,7 @@ function iterate<A extends FloatArray>(op: string, method: 'newton' | 'picard', 
     );
 
   for (;;) {
-    system.evaluate(h, initial, f, jac);
+    yield { kind: 'evaluate', states: h, initial, out: f, jacobians: jac };
     const res = residual(f, h, r);
     diag.residuals.push(res);
     if (diag.residuals.length === 1) {
@@ -229,14 +271,14 @@ function iterate<A extends FloatArray>(op: string, method: 'newton' | 'picard', 
     }
     if (reason !== null) {
       if (ctl.onDivergence === 'error') throw diverged(reason, res);
-      if (ctl.onDivergence === 'fallback' || best === null || omega / 2 < ctl.minDamping) return fallBack(reason);
+      if (ctl.onDivergence === 'fallback' || best === null || omega / 2 < ctl.minDamping) return yield* fallBack(reason);
       // 'damp': restart from the best iterate with ω halved.
       diag.reason = reason;
       omega /= 2;
       diag.dampings++;
       growth = 0;
       h.set(best);
-      if (diag.iterations >= ctl.maxIterations) return fallBack(reason);
+      if (diag.iterations >= ctl.maxIterations) return yield* fallBack(reason);
       continue; // re-evaluates at the best iterate (its residual is recorded again)
     }
     if (diag.iterations >= ctl.maxIterations) {
@@ -253,23 +295,10 @@ function iterate<A extends FloatArray>(op: string, method: 'newton' | 'picard', 
           { operation: op, hint: 'Raise controls.maxIterations or the tolerances, or use mode sequential.' },
         );
       }
-      return fallBack('max-iterations');
+      return yield* fallBack('max-iterations');
     }
     // δ: Newton solves δ_t = J_t δ_{t-1} + r_t; Picard takes J = 0, δ = r.
-    if (jac !== null) {
-      solveLinearRecurrence({
-        structure: system.structure,
-        blockSize: system.structure === 'block' ? system.blockSize! : 1,
-        batch,
-        length,
-        size,
-        jacobians: jac,
-        rhs: r,
-        out: r,
-        backend: ctl.backend,
-        nonFinite: 'allow', // a non-finite δ shows up as a non-finite residual next round
-      });
-    }
+    if (jac !== null) yield { kind: 'solve', options: stepSolve(jac, r) }; // a non-finite δ shows up as a non-finite residual next round
     if (omega === 1) for (let i = 0; i < n; i++) h[i] = h[i]! + r[i]!;
     else for (let i = 0; i < n; i++) h[i] = h[i]! + omega * r[i]!;
     diag.iterations++;
@@ -280,21 +309,10 @@ function iterate<A extends FloatArray>(op: string, method: 'newton' | 'picard', 
   // rounding (weights scaled up, chaotic dynamics) it can be large while the residual is tiny; the
   // answer could then differ from the sequential loop's by that much, so the sequential loop runs.
   if (jac !== null) {
-    solveLinearRecurrence({
-      structure: system.structure,
-      blockSize: system.structure === 'block' ? system.blockSize! : 1,
-      batch,
-      length,
-      size,
-      jacobians: jac,
-      rhs: r,
-      out: r,
-      backend: ctl.backend,
-      nonFinite: 'allow',
-    });
+    yield { kind: 'solve', options: stepSolve(jac, r) };
     const estimate = maxAbsOrNaN(r);
     diag.errorEstimate = estimate;
-    const bound = Math.max(tolerance, 64 * eps * Math.max(1, maxAbs(h)));
+    const bound = acceptableStep(tolerance, eps, length, maxAbs(h));
     if (!(estimate <= bound)) {
       if (ctl.onDivergence === 'error') {
         throw new ParascanError(
@@ -303,20 +321,70 @@ function iterate<A extends FloatArray>(op: string, method: 'newton' | 'picard', 
           { operation: op, hint: "controls.onDivergence: 'fallback'" },
         );
       }
-      return fallBack('ill-conditioned');
+      return yield* fallBack('ill-conditioned');
     }
   }
   return { states: h, diagnostics: diag };
 }
 
+/** Runs the iteration's work on this thread. */
+function drive<A extends FloatArray>(system: NewtonSystem<A>, steps: Generator<Work<A>, NewtonResult<A>, void>): NewtonResult<A> {
+  for (let next = steps.next(); ; next = steps.next()) {
+    if (next.done) return next.value;
+    const w = next.value;
+    if (w.kind === 'evaluate') system.evaluate(w.states, w.initial, w.out, w.jacobians);
+    else if (w.kind === 'solve') solveLinearRecurrence(w.options);
+    else system.sequential(w.initial, w.out);
+  }
+}
+
+/** Lets the event loop run (timers, I/O) before the next piece of work. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Runs the iteration's work without holding the event loop: the linear solves through
+ * solveLinearRecurrenceAsync (the libuv pool natively, a worker for 'js'), evaluate/sequential
+ * through the system's async variants when it has them, else on this thread between turns.
+ */
+async function driveAsync<A extends FloatArray>(system: NewtonSystem<A>, steps: Generator<Work<A>, NewtonResult<A>, void>): Promise<NewtonResult<A>> {
+  for (let next = steps.next(); ; next = steps.next()) {
+    if (next.done) return next.value;
+    const w = next.value;
+    if (w.kind === 'evaluate') {
+      if (system.evaluateAsync) await system.evaluateAsync(w.states, w.initial, w.out, w.jacobians);
+      else {
+        await nextTurn();
+        system.evaluate(w.states, w.initial, w.out, w.jacobians);
+      }
+    } else if (w.kind === 'solve') {
+      await solveLinearRecurrenceAsync(w.options);
+    } else if (system.sequentialAsync) {
+      await system.sequentialAsync(w.initial, w.out);
+    } else {
+      await nextTurn();
+      system.sequential(w.initial, w.out);
+    }
+  }
+}
+
 /** Newton's method (DESIGN §1) for the whole sequence. */
 export function solveNewton<A extends FloatArray>(system: NewtonSystem<A>, options: NewtonSolveOptions<A> = {}): NewtonResult<A> {
-  return iterate('solveNewton', 'newton', system, options);
+  return drive(system, iterate('solveNewton', 'newton', system, options));
+}
+
+/** solveNewton without blocking the event loop (see driveAsync); the same iterates and diagnostics. */
+export async function solveNewtonAsync<A extends FloatArray>(system: NewtonSystem<A>, options: NewtonSolveOptions<A> = {}): Promise<NewtonResult<A>> {
+  return driveAsync(system, iterate('solveNewtonAsync', 'newton', system, options));
 }
 
 /** Jacobi/Picard fixed-point iteration h^{k+1}_t = f(h^k_{t-1}) (Newton with J = 0): exact after T updates. */
 export function solvePicard<A extends FloatArray>(system: NewtonSystem<A>, options: NewtonSolveOptions<A> = {}): NewtonResult<A> {
-  return iterate('solvePicard', 'picard', system, options);
+  return drive(system, iterate('solvePicard', 'picard', system, options));
+}
+
+/** solvePicard without blocking the event loop (see driveAsync). */
+export async function solvePicardAsync<A extends FloatArray>(system: NewtonSystem<A>, options: NewtonSolveOptions<A> = {}): Promise<NewtonResult<A>> {
+  return driveAsync(system, iterate('solvePicardAsync', 'picard', system, options));
 }
 
 /** The sequential recurrence through the same interface (the oracle and the fallback). */

@@ -30,6 +30,10 @@ export interface NewtonSystem<A extends FloatArray = FloatArray> {
   evaluate(states: A, initial: A | null, out: A, jacobians: A | null): void;
   /** The sequential recurrence: out[b, t] = f(out[b, t-1], x_t), out[b, -1] = initial (or 0). */
   sequential(initial: A | null, out: A): void;
+  /** Optional: evaluate off the main thread (solveNewtonAsync / solvePicardAsync use it when present). */
+  evaluateAsync?(states: A, initial: A | null, out: A, jacobians: A | null): Promise<void>;
+  /** Optional: sequential off the main thread (the async solvers' fallback). */
+  sequentialAsync?(initial: A | null, out: A): Promise<void>;
 }
 
 /** What to do when the iteration diverges (NaN/Inf, or a residual growing 2 iterations in a row). */
@@ -88,7 +92,7 @@ export interface NewtonDiagnostics {
   /**
    * Newton, after convergence: max |δ| of the step that would follow, which estimates how far the
    * answer is from the recurrence's exact solution (first order). The answer is accepted when it is
-   * ≤ max(tolerance, 64·eps·max(1, max|h|)), else the sequential loop runs ('ill-conditioned').
+   * ≤ max(16·tolerance, 8·eps·√T·max(1, max|h|)), else the sequential loop runs ('ill-conditioned').
    * 0 where not computed (sequential, Picard, a fallback for another reason).
    */
   errorEstimate: number;
