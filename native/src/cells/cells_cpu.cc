@@ -255,9 +255,11 @@ struct Policy {
 
   // After Done: is the answer as close to the exact solution as the residual suggests? `estimate`
   // is max |δ| of the Newton step that would follow (see FallbackReason::IllConditioned).
-  bool accept(double estimate, int64_t length, double maxAbs) {
+  // maxAbs (a pass over every state) is only called when the bound for max|h| ≤ 1 is exceeded.
+  template <typename MaxAbs>
+  bool accept(double estimate, int64_t length, MaxAbs maxAbs) {
     rep.errorEstimate = estimate;
-    if (estimate <= acceptableStep(tolerance, eps, length, maxAbs)) return true;
+    if (estimate <= acceptableStep(tolerance, eps, length, 1.0) || estimate <= acceptableStep(tolerance, eps, length, maxAbs())) return true;
     why = FallbackReason::IllConditioned;
     return false;
   }
@@ -363,7 +365,7 @@ bool shooting(const CellParams<T>& p, const NewtonControls& c, T* h, NewtonRepor
     }
     if (!update) {
       if (rep.termination == Termination::MaxIterations) return true;  // asked for as is
-      if (!(estimate == estimate) || !policy.accept(estimate, p.length, maxAbs())) {
+      if (!(estimate == estimate) || !policy.accept(estimate, p.length, maxAbs)) {
         if (!(estimate == estimate)) policy.why = FallbackReason::IllConditioned;
         return false;
       }
@@ -448,7 +450,7 @@ NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* h) {
       // more linear solve per call; see FallbackReason::IllConditioned).
       double estimate = 0;
       for (int64_t i = 0; i < n; ++i) estimate = std::max(estimate, std::fabs(static_cast<double>(r[i])));
-      if (!(estimate == estimate) || !policy.accept(estimate, p.length, maxAbs())) {
+      if (!(estimate == estimate) || !policy.accept(estimate, p.length, maxAbs)) {
         rep.errorEstimate = estimate;
         return fallBack(FallbackReason::IllConditioned);
       }

@@ -312,8 +312,9 @@ function* iterate<A extends FloatArray>(
     yield { kind: 'solve', options: stepSolve(jac, r) };
     const estimate = maxAbsOrNaN(r);
     diag.errorEstimate = estimate;
-    const bound = acceptableStep(tolerance, eps, length, maxAbs(h));
-    if (!(estimate <= bound)) {
+    // max|h| (a pass over the states) only when the bound for max|h| ≤ 1 is exceeded.
+    const bound = estimate <= acceptableStep(tolerance, eps, length, 1) ? 0 : acceptableStep(tolerance, eps, length, maxAbs(h));
+    if (bound > 0 && !(estimate <= bound)) {
       if (ctl.onDivergence === 'error') {
         throw new ParascanError(
           'DIVERGED',
