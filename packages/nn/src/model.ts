@@ -146,7 +146,7 @@ export class ParaRNNModel implements TrainableModel {
 
   private resolveRun(op: string, options: unknown): BlockRun {
     const o = options === undefined ? {} : checkOptionsObject(op, 'options', options);
-    checkKnownKeys(op, 'options', o, op.endsWith('forward') ? ['mode', 'backend', 'batch'] : ['mode', 'backend']);
+    checkKnownKeys(op, 'options', o, /\.forward(Async)?$/.test(op) ? ['mode', 'backend', 'batch'] : ['mode', 'backend']);
     const mode = o['mode'] === undefined ? 'parallel' : checkOneOf(op, 'options.mode', o['mode'], ['sequential', 'parallel', 'fused', 'picard', 'auto'] as const);
     let backend: 'js' | 'cpu';
     if (o['backend'] === undefined) backend = nativeCellsAvailable() ? 'cpu' : 'js';
@@ -259,7 +259,23 @@ export class ParaRNNModel implements TrainableModel {
    * 'regressor' takes series [B, T, F] and returns outputs [B, T, O].
    */
   forward(inputs: Int32Array | FloatArray, options: ForwardOptions = {}): FloatArray {
-    const op = `${this.config.type === 'lm' ? 'LanguageModel' : 'Regressor'}.forward`;
+    return runToEnd(this.inference('forward', inputs, options));
+  }
+
+  /**
+   * As forward, with the event loop free during it: a turn between layers, and each block's cell
+   * solve through the cell's forwardAsync (off this thread on the libuv pool for backend 'cpu'; see
+   * lossAndGradAsync for what stays on this thread). Same logits/outputs as forward, bit for bit;
+   * errors are rejections. One at a time per model, like the steps: it refuses to overlap a step
+   * (and a step refuses to overlap it), since both load the live parameters into the cells.
+   */
+  forwardAsync(inputs: Int32Array | FloatArray, options: ForwardOptions = {}): Promise<FloatArray> {
+    return runYielding(this.inference('forwardAsync', inputs, options));
+  }
+
+  private *inference(name: string, inputs: Int32Array | FloatArray, options: ForwardOptions): Generator<Step, FloatArray, unknown> {
+    const op = `${this.config.type === 'lm' ? 'LanguageModel' : 'Regressor'}.${name}`;
+    this.refuseWhileRunning(op);
     const run = this.resolveRun(op, options);
     const B = options.batch === undefined ? 1 : checkPositiveInteger(op, 'options.batch', options.batch);
     const per = this.config.type === 'lm' ? B : B * this.config.inputFeatures!;
@@ -270,7 +286,23 @@ export class ParaRNNModel implements TrainableModel {
     }
     const T = len / per;
     const input = this.config.type === 'lm' ? this.checkTokens(op, 'inputs', inputs, B, T) : this.toDtype(this.checkSeries(op, 'inputs', inputs, B, T, this.config.inputFeatures!));
-    return runToEnd(this.forwardAll(input, B, T, run)).out;
+    this.running = op;
+    try {
+      return (yield* this.forwardAll(input, B, T, run)).out;
+    } finally {
+      this.running = null;
+    }
+  }
+
+  /** One step or async forward at a time per model (they share the gradients, work arrays and cells). */
+  private refuseWhileRunning(op: string): void {
+    if (this.running) {
+      throw new ParascanError(
+        'INVALID_ARGUMENT',
+        `${op}: ${this.running} of this model is still running; await it before the next step (one step at a time per model: they share the model's gradients and work arrays).`,
+        { operation: op },
+      );
+    }
   }
 
   lossAndGrad(batch: Batch, options?: RunOptions): StepResult {
@@ -301,13 +333,7 @@ export class ParaRNNModel implements TrainableModel {
 
   private *step(name: string, batch: Batch, options: RunOptions | undefined, withGrad: boolean): Generator<Step, StepResult, unknown> {
     const op = `${this.config.type === 'lm' ? 'LanguageModel' : 'Regressor'}.${name}`;
-    if (this.running) {
-      throw new ParascanError(
-        'INVALID_ARGUMENT',
-        `${op}: ${this.running} of this model is still running; await it before the next step (one step at a time per model: they share the model's gradients and work arrays).`,
-        { operation: op },
-      );
-    }
+    this.refuseWhileRunning(op);
     const resolved = this.resolveRun(op, options);
     const { B, T, input, tokens, series, mask } = this.checkBatch(op, batch);
     // Every activation of this step comes from the arena: nothing of it escapes (only numbers do).

@@ -62,6 +62,8 @@ describe('async steps == sync steps, bit for bit', () => {
           const asyncGrads = grads(model);
           asyncGrads.forEach((g, i) => expect(g, `${label} grad of ${model.parameters()[i]!.name}`).toEqual(syncGrads[i]));
           expect(await model.evaluateAsync(batch, run), label).toEqual(model.evaluate(batch, run));
+          const B = batch.batch;
+          expect(await model.forwardAsync(batch.inputs, { ...run, batch: B }), `${label} forwardAsync`).toEqual(model.forward(batch.inputs, { ...run, batch: B }));
         }
       });
     }

@@ -163,6 +163,14 @@ describe('reports', () => {
     model.parameters().forEach((p, i) => expect(Array.from(p.grad)).toEqual(Array.from(syncGrads[i]!)));
     expect(await model.evaluateAsync(batch, { backend: 'js' })).toEqual(model.evaluate(batch, { backend: 'js' }));
     await expect(model.evaluateAsync({ ...batch, length: 0 } as Batch)).rejects.toThrow(/LanguageModel\.evaluateAsync: argument `batch.length` must be a positive integer/);
+    // Inference too: forwardAsync == forward, a turn per layer, errors as rejections.
+    ticks = 0;
+    timer = setImmediate(tick);
+    const logits = await model.forwardAsync(batch.inputs, { batch: 2, backend: 'js' });
+    clearImmediate(timer);
+    expect(ticks).toBeGreaterThanOrEqual(3);
+    expect(logits).toEqual(model.forward(batch.inputs, { batch: 2, backend: 'js' }));
+    await expect(model.forwardAsync(new Int32Array(3), { batch: 2 })).rejects.toThrow(/LanguageModel\.forwardAsync: argument `inputs` must be an Int32Array \[B=2, T\]/);
   });
 
   it('reused work arrays: steps on other batches and shapes in between change nothing; one step at a time', async () => {
@@ -182,7 +190,11 @@ describe('reports', () => {
     const pending = model.lossAndGradAsync(a, { backend: 'js' });
     expect(() => model.evaluate(b, { backend: 'js' })).toThrow(/LanguageModel\.evaluate: LanguageModel\.lossAndGradAsync of this model is still running; await it/);
     await expect(model.evaluateAsync(b, { backend: 'js' })).rejects.toThrow(/still running/);
+    await expect(model.forwardAsync(b.inputs, { batch: 3, backend: 'js' })).rejects.toThrow(/LanguageModel\.forwardAsync: LanguageModel\.lossAndGradAsync of this model is still running/);
     expect(await pending).toEqual(first);
+    const inference = model.forwardAsync(c.inputs, { batch: 2, backend: 'js' });
+    expect(() => model.lossAndGrad(a, { backend: 'js' })).toThrow(/LanguageModel\.lossAndGrad: LanguageModel\.forwardAsync of this model is still running/);
+    await inference;
     // And after it settled (or failed), steps run again.
     await expect(model.lossAndGradAsync({ ...a, length: 3 } as Batch)).rejects.toThrow(/LanguageModel\.lossAndGradAsync: argument `batch\./);
     expect(model.evaluate(a, { backend: 'js' }).loss).toBe(first.loss);
