@@ -43,9 +43,8 @@ import { solveNewton, type NewtonSystem } from '@parascan/solvers';
 import type { Profile } from './args.js';
 import type { CaseContext, CaseDef } from './cases.js';
 import { MiB, fillUniform, timeIt, type Budget } from './measure.js';
-import type { Row, Target, Timing } from './types.js';
+import { UNCOMPARED, type Row, type Target, type Timing } from './types.js';
 
-const EMPTY_MEMORY = { peakRssMiB: 0, startRssMiB: 0, arraysMiB: 0, isolated: false };
 const EMPTY_TIMING: Timing = { medianMs: 0, meanMs: 0, minMs: 0, maxMs: 0, sdMs: 0, rmePct: 0, samples: 0 };
 
 /**
@@ -210,16 +209,7 @@ function row(caseName: string, m: Measured, shape: string, elements: number, ext
     timing: m.timing,
     gbps: ((m.dir === 'fwd' ? 2 : 4) * elements * 4) / (m.timing.medianMs * 1e6),
     gbpsBest: ((m.dir === 'fwd' ? 2 : 4) * elements * 4) / (m.timing.minMs * 1e6),
-    triadRef: null,
-    pctOfTriad: null,
-    pctOfTriadBest: null,
-    baselineRef: null,
-    baselineLabel: null,
-    speedup: null,
-    speedupBest: null,
-    target: null,
-    met: null,
-    memory: EMPTY_MEMORY,
+    ...UNCOMPARED,
     ...extra,
   };
 }

@@ -22,7 +22,7 @@ import { Arena, Linear } from '@parascan/nn';
 
 import type { CaseDef } from './cases.js';
 import { MiB, fillUniform, timeIt } from './measure.js';
-import type { Row, Timing } from './types.js';
+import { UNCOMPARED, type Row, type Timing } from './types.js';
 
 interface Shape {
   name: string;
@@ -137,17 +137,11 @@ export const nnGemm: CaseDef = {
       timing,
       gbps: bytes / (timing.medianMs * 1e6),
       gbpsBest: bytes / (timing.minMs * 1e6),
-      triadRef: null,
-      pctOfTriad: null,
-      pctOfTriadBest: null,
+      ...UNCOMPARED,
       baselineRef: baseline,
       baselineLabel: baseline ? `raw sgemm ${threads}t (speed fraction)` : null,
-      speedup: null,
-      speedupBest: null,
       // The target is on the multi-threaded rows (what the models run with by default).
       target: baseline && withTarget && threads === ctx.threads ? { metric: 'speedup', min: 0.7, text: '>= 0.7x raw sgemm' } : null,
-      met: null,
-      memory: { peakRssMiB: 0, startRssMiB: 0, arraysMiB: 0, isolated: false },
       note: `${(flops / 1e9).toFixed(2)} GFLOP per step (15 products); ${(flops / (timing.medianMs * 1e6)).toFixed(1)} GFLOP/s at the median`,
     });
     const rows: Row[] = [];

@@ -18,7 +18,7 @@ import { createModel, type TokenBatch } from '@parascan/nn';
 
 import type { CaseDef } from './cases.js';
 import { MiB, timeIt } from './measure.js';
-import type { Row, Timing } from './types.js';
+import { UNCOMPARED, type Row, type Timing } from './types.js';
 
 type Mode = 'sequential' | 'parallel' | 'fused' | 'auto';
 
@@ -77,16 +77,9 @@ function trainCase(cell: 'gru' | 'lstm'): CaseDef {
             timing,
             gbps: cellBytes / (timing.medianMs * 1e6),
             gbpsBest: cellBytes / (timing.minMs * 1e6),
-            triadRef: null,
-            pctOfTriad: null,
-            pctOfTriadBest: null,
+            ...UNCOMPARED,
             baselineRef: mode === 'sequential' ? null : `${name}/sequential`,
             baselineLabel: mode === 'sequential' ? null : 'sequential',
-            speedup: null,
-            speedupBest: null,
-            target: null,
-            met: null,
-            memory: { peakRssMiB: 0, startRssMiB: 0, arraysMiB: 0, isolated: false },
             note: `${Math.round(tokensPerSecond)} tokens/s; loss ${loss.toFixed(4)}${mode === 'sequential' ? '' : `; ${newton} Newton iterations (max over cells)`}`,
           });
         }

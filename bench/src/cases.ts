@@ -21,7 +21,7 @@ import { trainGru, trainLstm } from './cases-train.js';
 import { CELL_CASES } from './cases-cells.js';
 import { takeSchedule } from './instrument.js';
 import { MiB, fillUniform, timeIt, type Budget } from './measure.js';
-import type { CaseResult, Dtype, Row, Section, Target } from './types.js';
+import { UNCOMPARED, type CaseResult, type Dtype, type Row, type Section, type Target } from './types.js';
 
 export interface CaseContext {
   profile: Profile;
@@ -109,7 +109,6 @@ function shapeOf(p: Problem): string {
   return `B=${p.B} T=${p.T} D=${p.D}${p.structure === 'block' ? ` k=${p.k}` : ''}`;
 }
 
-const EMPTY_MEMORY = { peakRssMiB: 0, startRssMiB: 0, arraysMiB: 0, isolated: false };
 
 interface Variant {
   backend: 'cpu' | 'js' | 'cuda';
@@ -164,16 +163,11 @@ async function solveRow(ctx: CaseContext, caseName: string, section: Section, p:
     timing,
     gbps: bytesMoved / (timing.medianMs * 1e6),
     gbpsBest: bytesMoved / (timing.minMs * 1e6),
+    ...UNCOMPARED,
     triadRef: extras.triadRef ?? null,
-    pctOfTriad: null,
-    pctOfTriadBest: null,
     baselineRef: extras.baselineRef ?? null,
     baselineLabel: extras.baselineLabel ?? null,
-    speedup: null,
-    speedupBest: null,
     target: extras.target ?? null,
-    met: null,
-    memory: EMPTY_MEMORY,
     ...(extras.note ? { note: extras.note } : {}),
   };
 }
@@ -221,16 +215,7 @@ async function probeRow(
     timing,
     gbps: bytesMoved / (timing.medianMs * 1e6),
     gbpsBest: bytesMoved / (timing.minMs * 1e6),
-    triadRef: null,
-    pctOfTriad: null,
-    pctOfTriadBest: null,
-    baselineRef: null,
-    baselineLabel: null,
-    speedup: null,
-    speedupBest: null,
-    target: null,
-    met: null,
-    memory: EMPTY_MEMORY,
+    ...UNCOMPARED,
     note,
   };
 }

@@ -69,6 +69,23 @@ export interface Row {
   note?: string;
 }
 
+/**
+ * A row's comparison fields before the report fills in the ratios, and its memory before the
+ * case's is measured: spread first, then override what the case knows.
+ */
+export const UNCOMPARED = {
+  triadRef: null,
+  pctOfTriad: null,
+  pctOfTriadBest: null,
+  baselineRef: null,
+  baselineLabel: null,
+  speedup: null,
+  speedupBest: null,
+  target: null,
+  met: null,
+  memory: { peakRssMiB: 0, startRssMiB: 0, arraysMiB: 0, isolated: false },
+} as const satisfies Partial<Row>;
+
 export type Section = 'bandwidth' | 'throughput' | 'time-parallel' | 'js-reference' | 'cells' | 'cells-memory' | 'cuda';
 
 export interface CaseMemory {
