@@ -26,6 +26,22 @@ std::vector<T> randn(std::mt19937_64& rng, size_t n, double std) {
   return v;
 }
 
+// The kernels' parameter struct over test-owned arrays (C only for ParaLSTM; h0 null: zero).
+template <typename T>
+cells::CellParams<T> paramsOf(cells::CellKind kind, int64_t B, int64_t Tn, int64_t D, const std::vector<T>& P, const std::vector<T>& A,
+                              const std::vector<T>& C, const std::vector<T>* h0) {
+  cells::CellParams<T> p;
+  p.kind = kind;
+  p.batch = B;
+  p.length = Tn;
+  p.size = D;
+  p.projection = P.data();
+  p.A = A.data();
+  p.C = kind == cells::CellKind::LSTM ? C.data() : nullptr;
+  p.initial = h0 ? h0->data() : nullptr;
+  return p;
+}
+
 // Fallbacks per reason in the ×100 cases, printed (how often each guard fires).
 int fallbacks[5] = {0, 0, 0, 0, 0};
 
@@ -44,15 +60,7 @@ void runCase(std::mt19937_64& rng, cells::CellKind kind, int64_t B, int64_t Tn, 
   auto A = randn<T>(rng, size_t(3 * D), 0.5 * scaleA);
   auto C = randn<T>(rng, size_t(2 * D), 0.5 * scaleA);
   auto h0 = randn<T>(rng, size_t(B * S), 0.5);
-  cells::CellParams<T> p;
-  p.kind = kind;
-  p.batch = B;
-  p.length = Tn;
-  p.size = D;
-  p.projection = P.data();
-  p.A = A.data();
-  p.C = kind == cells::CellKind::LSTM ? C.data() : nullptr;
-  p.initial = withInitial ? h0.data() : nullptr;
+  const cells::CellParams<T> p = paramsOf(kind, B, Tn, D, P, A, C, withInitial ? &h0 : nullptr);
   std::vector<T> seq(size_t(B * Tn * S)), fused(seq.size());
   const SolveReport s = cells::sequential(p, seq.data());
   expect(s.status == Status::Ok, base + ": sequential status ok");
@@ -182,15 +190,7 @@ void runKernels(std::mt19937_64& rng, cells::CellKind kind, int64_t B, int64_t T
   auto Cp = randn<T>(rng, size_t(2 * D), 0.5);
   auto h0 = randn<T>(rng, size_t(B * S), 0.5);
   auto g = randn<T>(rng, size_t(B * Tn * S), 1.0);
-  cells::CellParams<T> p;
-  p.kind = kind;
-  p.batch = B;
-  p.length = Tn;
-  p.size = D;
-  p.projection = P.data();
-  p.A = A.data();
-  p.C = lstm ? Cp.data() : nullptr;
-  p.initial = B > 1 ? h0.data() : nullptr;
+  const cells::CellParams<T> p = paramsOf(kind, B, Tn, D, P, A, Cp, B > 1 ? &h0 : nullptr);
   // Reference: the recurrence in double.
   std::vector<double> ref(size_t(B * Tn * S)), scratchJ(size_t(K * S));
   for (int64_t b = 0; b < B; ++b)
