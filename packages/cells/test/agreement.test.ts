@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DTYPES } from '@parascan/core';
 import { assertClose, toleranceFor } from '@parascan/core/testing';
 import { getLinearRecurrenceKernel, solveLinearRecurrence } from '@parascan/solvers';
-import { caseRng, makeCell, normal, type CellName } from './helpers.js';
+import { agreementCase, type CellName } from './helpers.js';
 
 void solveLinearRecurrence; // registers the kernels
 const cpuOk = getLinearRecurrenceKernel('cpu')?.availability().available === true;
@@ -25,12 +25,7 @@ describe.each(['ParaGRU', 'ParaLSTM'] as CellName[])('%s: parallel and picard ==
             // Picard at T = 4099 costs ~T/100 of a second per case: one combination is enough.
             const picard = T < 4099 || (B === 3 && heads === 2);
             const label = `${cellName} ${dtype} T=${T} B=${B} H=${heads}`;
-            const { seed, rng } = caseRng(label);
-            const cell = makeCell(cellName, { inputSize: Din, stateSize: D, heads, dtype, seed: rng.int(0, 2 ** 30) });
-            const S = cell.stateWidth;
-            const x = normal(rng, dtype, B * T * Din);
-            const h0 = B === 3 ? normal(rng, dtype, B * S, 0.5) : undefined;
-            const dy = normal(rng, dtype, B * T * D);
+            const { seed, cell, S, x, h0, dy } = agreementCase(cellName, label, { dtype, B, T, Din, D, heads });
             const seq = cell.forward(x, { batch: B, mode: 'sequential', h0 });
             const ref = cell.backward(dy, seq.cache, { backend: 'js' });
             const tol = toleranceFor(dtype, T);

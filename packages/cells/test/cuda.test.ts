@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { DTYPES, ParascanError } from '@parascan/core';
 import { assertClose, toleranceFor } from '@parascan/core/testing';
 import { getLinearRecurrenceKernel } from '@parascan/solvers';
-import { caseRng, makeCell, normal, type CellName } from './helpers.js';
+import { agreementCase, makeCell, type CellName } from './helpers.js';
 
 const availability = getLinearRecurrenceKernel('cuda')!.availability();
 const gpu = availability.available;
@@ -29,12 +29,7 @@ describe.skipIf(!gpu).each(CELL_NAMES)('%s backend cuda == TS sequential (needs 
         for (const B of [1, 3]) {
           for (const heads of [1, 2]) {
             const label = `${cellName} cuda ${dtype} T=${T} B=${B} H=${heads}`;
-            const { seed, rng } = caseRng(label);
-            const cell = makeCell(cellName, { inputSize: Din, stateSize: D, heads, dtype, seed: rng.int(0, 2 ** 30) });
-            const S = cell.stateWidth;
-            const x = normal(rng, dtype, B * T * Din);
-            const h0 = B === 3 ? normal(rng, dtype, B * S, 0.5) : undefined;
-            const dy = normal(rng, dtype, B * T * D);
+            const { seed, cell, S, x, h0, dy } = agreementCase(cellName, label, { dtype, B, T, Din, D, heads });
             const ref = cell.forward(x, { batch: B, mode: 'sequential', backend: 'js', h0 });
             const gref = cell.backward(dy, ref.cache);
             const tol = toleranceFor(dtype, T);

@@ -11,7 +11,7 @@ import { DTYPES, EPSILON, ParascanError } from '@parascan/core';
 import { assertClose, assertEqualArrays, toleranceFor } from '@parascan/core/testing';
 import { tryLoadNativeAddon, type NativeAddon, type NativeCellRequest } from '@parascan/native';
 import { acceptableStep } from '@parascan/solvers';
-import { caseRng, makeCell, normal, type CellName } from './helpers.js';
+import { agreementCase, caseRng, makeCell, normal, type CellName } from './helpers.js';
 
 const loaded = tryLoadNativeAddon('cpu');
 const addon: NativeAddon | null = 'error' in loaded || typeof loaded.addon.cellNewton !== 'function' ? null : loaded.addon;
@@ -31,12 +31,7 @@ describe.skipIf(!addon).each(CELL_NAMES)('%s backend cpu == TS sequential', (cel
         for (const B of [1, 3]) {
           for (const heads of [1, 2, 4]) {
             const label = `${cellName} native ${dtype} T=${T} B=${B} H=${heads}`;
-            const { seed, rng } = caseRng(label);
-            const cell = makeCell(cellName, { inputSize: Din, stateSize: D, heads, dtype, seed: rng.int(0, 2 ** 30) });
-            const S = cell.stateWidth;
-            const x = normal(rng, dtype, B * T * Din);
-            const h0 = B === 3 ? normal(rng, dtype, B * S, 0.5) : undefined;
-            const dy = normal(rng, dtype, B * T * D);
+            const { seed, rng, cell, S, x, h0, dy } = agreementCase(cellName, label, { dtype, B, T, Din, D, heads });
             const dFinal = B === 3 ? normal(rng, dtype, B * S) : undefined;
             const ref = cell.forward(x, { batch: B, mode: 'sequential', backend: 'js', h0 });
             const gref = cell.backward(dy, ref.cache, { dFinalState: dFinal });
