@@ -75,6 +75,11 @@ void runCase(std::mt19937_64& rng, cells::CellKind kind, int64_t B, int64_t Tn, 
   expect(r.solve.status == Status::Ok, name + ": fused status ok (" + r.solve.message + ")");
   expect(r.residuals.size() == size_t(r.iterations) + 1 || r.termination == cells::Termination::FallbackSequential,
          name + ": one residual per iteration plus the first guess");
+  // A freshly initialised (well-conditioned) cell must converge: a fallback there, ill-conditioned
+  // or any other, would mean the check or the solver misjudges ordinary cells.
+  if (scaleA == 1)
+    expect(r.termination == cells::Termination::Converged, name + ": converges without a fallback (reason " + std::to_string(int(r.reason)) +
+                                                               ", error estimate " + std::to_string(r.errorEstimate) + ")");
   if (r.termination == cells::Termination::FallbackSequential) {
     if (scaleA != 1) ++fallbacks[int(r.reason)];
     expect(r.reason != cells::FallbackReason::None, name + ": a fallback says why");

@@ -327,6 +327,7 @@ bool shooting(const CellParams<T>& p, const NewtonControls& c, T* h, NewtonRepor
     // is, to first order, how far chunk c's start is from the exact solution, and chunk c's peak gain
     // times |δ_c| how far any state inside it is: their max is the check after convergence.
     const bool update = nx == Next::Update;
+    const double roundingScale = 2 * policy.eps;  // per step, for states of order 1 (GRU |h| < 1, LSTM |c| ≤ max(1, |c0|))
     double estimate = 0;
     for (int64_t b = 0; b < B; ++b) {
       std::fill(delta.begin(), delta.end(), T(0));
@@ -346,8 +347,11 @@ bool shooting(const CellParams<T>& p, const NewtonControls& c, T* h, NewtonRepor
           }
           delta[j] = d0;
           if (K == 2) delta[D + j] = d1;
+          // The chunk re-runs the loop from a start off by δ_c, and every step of it rounds at values
+          // off from sequential's: both grow by up to the chunk's peak gain. (The global schedule sees
+          // the rounding in its residual; here the inside of a chunk has none.)
           const double size = std::max(std::fabs(static_cast<double>(d0)), std::fabs(static_cast<double>(d1)));
-          estimate = std::max(estimate, size * std::max(1.0, static_cast<double>(peak[j])));
+          estimate = std::max(estimate, (size + roundingScale) * std::max(1.0, static_cast<double>(peak[j])));
           if (!(size == size)) estimate = size;  // NaN
           if (!update) continue;
           const T n0 = st[j] + omega * d0;
@@ -365,11 +369,7 @@ bool shooting(const CellParams<T>& p, const NewtonControls& c, T* h, NewtonRepor
     }
     if (!update) {
       if (rep.termination == Termination::MaxIterations) return true;  // asked for as is
-      if (!(estimate == estimate) || !policy.accept(estimate, p.length, maxAbs)) {
-        if (!(estimate == estimate)) policy.why = FallbackReason::IllConditioned;
-        return false;
-      }
-      return true;
+      return policy.accept(estimate, p.length, maxAbs);  // a NaN estimate fails it too
     }
     rep.iterations++;
   }
@@ -449,11 +449,15 @@ NewtonReport newton(const CellParams<T>& p, const NewtonControls& c, T* h) {
       // The step that would follow, solved but not taken: its size is the error estimate (one
       // more linear solve per call; see FallbackReason::IllConditioned).
       double estimate = 0;
-      for (int64_t i = 0; i < n; ++i) estimate = std::max(estimate, std::fabs(static_cast<double>(r[i])));
-      if (!(estimate == estimate) || !policy.accept(estimate, p.length, maxAbs)) {
-        rep.errorEstimate = estimate;
-        return fallBack(FallbackReason::IllConditioned);
+      for (int64_t i = 0; i < n; ++i) {
+        const double a = std::fabs(static_cast<double>(r[i]));
+        if (a > estimate) estimate = a;
+        if (a != a) {  // NaN: std::max would drop it
+          estimate = a;
+          break;
+        }
       }
+      if (!policy.accept(estimate, p.length, maxAbs)) return fallBack(policy.why);  // a NaN estimate fails it too
       break;
     }
     pending = true;
